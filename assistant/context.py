@@ -1,0 +1,127 @@
+"""Choose what the model reads: the passages of the retrieved chunks that best match the
+question, within a token budget, numbered as the sources [1]..[n].
+
+On CPU every prompt token costs ~10 ms, so instead of whole chunks we keep sentence windows
+(a matching sentence and its neighbours) ranked by lexical match with the question and by the
+chunk's retrieval rank; one source per chunk, its windows in document order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from assistant.answer import Chunk, Source
+from assistant.text import content_stems, split_sentences
+
+TokenCounter = Callable[[str], int]
+
+
+def approx_tokens(text: str) -> int:
+    """French text through Qwen/Llama tokenizers: ~3.3 characters per token (measured)."""
+    return max(1, round(len(text) / 3.3))
+
+
+@dataclass
+class _Window:
+    chunk_rank: int
+    start: int
+    end: int  # exclusive
+    score: float
+
+
+def _sentence_scores(question: str, sentences: list[str]) -> list[float]:
+    q = set(content_stems(question))
+    if not q:
+        return [0.0] * len(sentences)
+    return [len(q & set(content_stems(s))) / len(q) for s in sentences]
+
+
+def select_context(
+    question: str,
+    chunks: list[Chunk],
+    budget_tokens: int,
+    count_tokens: TokenCounter = approx_tokens,
+    mode: str = "windows",
+    window: int = 1,
+) -> list[Source]:
+    """Numbered sources for the prompt; the first chunk is always represented."""
+    if mode == "chunks":
+        return _whole_chunks(chunks, budget_tokens, count_tokens)
+    split = [split_sentences(c.text) or [c.text] for c in chunks]
+    candidates: list[_Window] = []
+    for rank, sentences in enumerate(split):
+        for i, score in enumerate(_sentence_scores(question, sentences)):
+            # Rank prior: a sentence of the best chunk beats an equal match further down.
+            prior = 1.0 / (1 + rank)
+            candidates.append(
+                _Window(rank, max(0, i - window), min(len(sentences), i + window + 1),
+                        score + 0.35 * prior + (0.05 if i == 0 else 0.0))
+            )
+    candidates.sort(key=lambda w: w.score, reverse=True)
+    chosen: dict[int, set[int]] = {}
+    used = 0
+    for w in candidates:
+        have = chosen.setdefault(w.chunk_rank, set())
+        new = [i for i in range(w.start, w.end) if i not in have]
+        if not new:
+            continue
+        header = 0 if have else count_tokens(_header(chunks[w.chunk_rank])) + 4
+        cost = header + sum(count_tokens(split[w.chunk_rank][i]) for i in new)
+        if used + cost > budget_tokens:
+            continue
+        have.update(new)
+        used += cost
+    sources = []
+    for rank in sorted(r for r, idx in chosen.items() if idx):
+        idx = sorted(chosen[rank])
+        parts, prev = [], None
+        for i in idx:
+            if prev is not None and i != prev + 1:
+                parts.append("…")
+            parts.append(split[rank][i])
+            prev = i
+        sources.append(_source(len(sources) + 1, chunks[rank], " ".join(parts)))
+    if not sources and chunks:  # budget smaller than any window: truncate the best chunk
+        sources.append(_source(1, chunks[0], chunks[0].text[: budget_tokens * 3]))
+    return sources
+
+
+def _whole_chunks(chunks: list[Chunk], budget: int, count_tokens: TokenCounter) -> list[Source]:
+    sources: list[Source] = []
+    used = 0
+    for chunk in chunks:
+        cost = count_tokens(_header(chunk)) + count_tokens(chunk.text) + 4
+        if used + cost > budget and sources:
+            break
+        sources.append(_source(len(sources) + 1, chunk, chunk.text))
+        used += cost
+    return sources
+
+
+def _header(chunk: Chunk) -> str:
+    return f"{chunk.title} — {chunk.section}" if chunk.section else chunk.title
+
+
+def _source(number: int, chunk: Chunk, excerpt: str) -> Source:
+    return Source(
+        id=number,
+        chunk_id=chunk.chunk_id,
+        doc_id=chunk.doc_id,
+        title=chunk.title or chunk.doc_id,
+        url=chunk.url,
+        path=chunk.path,
+        page=chunk.page,
+        section=chunk.section,
+        excerpt=excerpt,
+        updated=chunk.updated,
+        score=chunk.score,
+    )
+
+
+def render_sources(sources: list[Source]) -> str:
+    blocks = []
+    for s in sources:
+        head = f"{s.title} — {s.section}" if s.section else s.title
+        blocks.append(f"[{s.id}] {head}\n{s.excerpt}")
+    return "\n\n".join(blocks)

@@ -1,0 +1,487 @@
+"""Verbatim facts: the things a citizen acts on, which a model must never invent.
+
+Phone numbers, e-mails, URLs, amounts (and percentages and quantities with a unit: "15 jours",
+"16 ans"), dates, times/opening hours, and references (code articles, Cerfa forms, decrees and
+laws). Each fact gets a normalised ``key`` so that the spellings a model may use for the same
+fact compare equal:
+
+=========  ===================================================  =====================
+kind       spellings that are the same fact                     key
+=========  ===================================================  =====================
+phone      01 99 00 10 00 · 01.99.00.10.00 · +33 1 99 00 10 00  ``0199001000``
+email      Mairie@Ville.fr · mairie@ville.fr                    ``mairie@ville.fr``
+url        https://www.ville.fr/etat-civil/ · ville.fr/etat-civil  ``ville.fr/etat-civil``
+amount     15 € · 15 euros · 15,00 € · EUR 15 · 15€             ``15.00eur``
+amount     1 500 € (any space, U+00A0, U+202F) · 1500 €         ``1500.00eur``
+amount     5 % · 5 pour cent                                    ``5%``
+amount     15 jours · quinze jours · 15 j                       ``15jours``
+amount     15 jours ouvrés                                      ``15joursouvres``
+date       1er janvier 2025 · 1 janvier 2025 · 01/01/2025       ``2025-01-01``
+date       15 mars (no year)                                    ``--03-15``
+date       mars 2025                                            ``2025-03``
+date       2024 (a year alone)                                  ``2024``
+time       8h30 · 8 h 30 · 08:30 · 8h30min                      ``08:30``
+time       9h · 9 h 00 · 9 heures                               ``09:00``
+reference  article L. 2122-22 · art. L2122-22 · L. 2122-22      ``article:l2122-22``
+reference  Cerfa n° 13703*07 · cerfa 13703*07 · 13703*07        ``cerfa:13703*07``
+reference  décret n° 2016-1234 · loi n° 78-17                   ``decret:2016-1234``
+=========  ===================================================  =====================
+
+Not facts: bare integers (list numbers, chunk markers "[2]", counts), postal codes.
+
+Matching rules, :func:`facts_missing_from` (the sentence's fact must be in a source):
+
+* a partial date ("15 mars") matches a full date with the same day and month; a full date
+  matches a full date, or a partial date with the same day and month when the year also
+  appears in the sources; a year or a month+year matches a full date that contains it;
+* a Cerfa reference without version ("cerfa 13703") matches any version of that form number in
+  the sources ("13703*07"): the number before the star must match. A reference *with* a
+  version needs that exact version: a model must not invent a version;
+* a quantity without qualifier ("15 jours") matches a qualified one ("15 jours ouvrés"); the
+  reverse does not (the qualifier is a fact);
+* "décret n° 2016-1234" matches a source with a bare "n° 2016-1234" and vice versa;
+* number words count on the source side for "un/une" ("un mois" = "1 mois") but a sentence's
+  "un mois" is not extracted (too idiomatic: "un jour", "une fois par an"...). Other number
+  words ("deux mois", "dix-huit ans") are facts on both sides;
+* for robustness, a phone, e-mail or URL whose extraction failed in a source (odd markup) is
+  still found if its key appears in the source's normalised text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Literal
+
+from assistant.text import fold
+
+FactKind = Literal["phone", "email", "url", "amount", "date", "time", "reference"]
+
+
+@dataclass(frozen=True)
+class Fact:
+    kind: FactKind
+    raw: str
+    key: str  # normalised form; two facts are the same when kind and key are equal
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.raw!r}"
+
+
+# --------------------------------------------------------------------------------------------
+# building blocks
+
+_SP = "[ \u00a0\u202f\u2009]"  # spaces a French text may put inside numbers
+_NUM = (
+    rf"\d{{1,3}}(?:{_SP}\d{{3}})+(?:[,.]\d+)?"  # 1 500 / 1 500,50 (thousands with spaces)
+    r"|\d{1,3}(?:\.\d{3})+(?:,\d+)?"  # 1.500 / 1.500,50 (thousands with dots)
+    r"|\d+(?:[,.]\d+)?"  # 15 / 15,50 / 15.50
+)
+_NUMBER_WORDS = {
+    "zero": 0, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "six": 6, "sept": 7, "huit": 8,
+    "neuf": 9, "dix": 10, "onze": 11, "douze": 12, "treize": 13, "quatorze": 14, "quinze": 15,
+    "seize": 16, "dix-sept": 17, "dix-huit": 18, "dix-neuf": 19, "vingt": 20, "trente": 30,
+    "quarante": 40, "cinquante": 50, "soixante": 60, "cent": 100,
+}  # fmt: skip
+_ONE_WORDS = {"un": 1, "une": 1}
+_WORD_NUM = (
+    r"dix-sept|dix-huit|dix-neuf|z[ée]ro|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze"
+    r"|douze|treize|quatorze|quinze|seize|vingt|trente|quarante|cinquante|soixante|cent"
+)
+_MONTHS = {
+    "janvier": 1, "janv": 1, "fevrier": 2, "fevr": 2, "fev": 2, "mars": 3, "avril": 4, "avr": 4,
+    "mai": 5, "juin": 6, "juillet": 7, "juil": 7, "aout": 8, "septembre": 9, "sept": 9,
+    "octobre": 10, "oct": 10, "novembre": 11, "nov": 11, "decembre": 12, "dec": 12,
+}  # fmt: skip
+_MONTH = (
+    r"(?:janvier|janv\.|f[ée]vrier|f[ée]vr\.|f[ée]v\.|mars|avril|avr\.|mai|juin|juillet|juil\."
+    r"|ao[uû]t|septembre|sept\.|octobre|oct\.|novembre|nov\.|d[ée]cembre|d[ée]c\.)"
+)
+_DAY = r"(?:1\s?er|1\s?re|premier|\d{1,2})"
+
+# units of quantities a citizen acts on -> canonical unit
+_UNITS = {
+    "jour": "jours", "jours": "jours", "j": "jours",
+    "semaine": "semaines", "semaines": "semaines",
+    "mois": "mois",
+    "an": "ans", "ans": "ans", "annee": "ans", "annees": "ans",
+    "heure": "heures", "heures": "heures", "h": "heures",
+    "minute": "minutes", "minutes": "minutes", "min": "minutes", "mn": "minutes",
+    "trimestre": "trimestres", "trimestres": "trimestres",
+    "km": "km", "kilometre": "km", "kilometres": "km",
+    "m2": "m2", "m²": "m2",
+    "kg": "kg",
+}  # fmt: skip
+_UNIT = (
+    r"(?:jours?|j|semaines?|mois|ans?|ann[ée]es?|heures?|h|minutes?|min|mn|trimestres?"
+    r"|km|kilom[èe]tres?|m2|m²|kg)"
+)
+_QUALIFIER = r"(?:\s+(ouvr[ée]s|ouvrables|calendaires|francs|r[ée]volus))?"
+
+
+def _number(text: str) -> Decimal | None:
+    s = re.sub(_SP, "", text.strip())
+    if re.fullmatch(r"\d{1,3}(?:\.\d{3})+(?:,\d+)?", s):
+        s = s.replace(".", "")
+    s = s.replace(",", ".")
+    try:
+        return Decimal(s)
+    except InvalidOperation:
+        return None
+
+
+def _word_number(text: str, *, allow_one: bool) -> Decimal | None:
+    w = fold(text.strip())
+    if w in _NUMBER_WORDS:
+        return Decimal(_NUMBER_WORDS[w])
+    if allow_one and w in _ONE_WORDS:
+        return Decimal(1)
+    return _number(text)
+
+
+def _canon(d: Decimal) -> str:
+    """``Decimal`` without trailing zeros: 5 → "5", 5.50 → "5.5"."""
+    out = format(d.normalize(), "f")
+    return out
+
+
+def _strip_url(raw: str) -> str:
+    return raw.rstrip(".,;:!?»\"')]}")
+
+
+def _url_key(raw: str) -> str:
+    k = _strip_url(raw).lower()
+    k = re.sub(r"^[a-z][a-z0-9+.-]*://", "", k)
+    k = re.sub(r"^www\.", "", k)
+    return k.rstrip("/")
+
+
+# --------------------------------------------------------------------------------------------
+# patterns, applied in order; a later match overlapping an earlier fact is ignored
+
+_FLAGS = re.IGNORECASE | re.UNICODE
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", _FLAGS)
+_URL = re.compile(
+    r"(?:https?://|www\.)[^\s<>\"'()\[\]{}]+"
+    r"|(?<![\w@.-])(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?:gouv\.fr|fr|com|org|net|eu|info)"
+    r"(?![\w-])(?:/[^\s<>\"'()\[\]{}]*)?",
+    _FLAGS,
+)
+_PHONE = re.compile(
+    r"(?<![\d+])(?:(?:\+|00)33" + _SP + r"?(?:\(0\)" + _SP + r"?)?|0)([1-9])"
+    r"((?:[\s.\-\u00a0\u202f]?\d{2}){4})(?!\d)",
+    _FLAGS,
+)
+_PHONE_FREE = re.compile(rf"(?<![\d+])0{_SP}?([89]\d\d){_SP}?(\d{{3}}){_SP}?(\d{{3}})(?!\d)")
+_PHONE_SHORT = re.compile(
+    r"\b(?:t[ée]l[ée]phone|t[ée]l\.|t[ée]l|appele[rz]|compose[rz]|num[ée]ro)\s*"
+    r"(?:le|au|:)?\s*(3\d{3})(?!\d|[,.]\d)",
+    _FLAGS,
+)
+_CERFA = re.compile(
+    r"\bcerfa\s*(?:n\s?[°º]|no\.?|num[ée]ro|n\.)?\s*(\d{5})(?:\s?\*\s?(\d{2}))?(?!\d)", _FLAGS
+)
+_CERFA_STAR = re.compile(r"(?<![\d*])(\d{5})\s?\*\s?(\d{2})(?!\d)")
+_LEGAL_TEXT = re.compile(
+    r"\b(d[ée]cret|loi|ordonnance|arr[êe]t[ée]|circulaire|directive|r[èe]glement)"
+    r"(?:\s+(?:organique|minist[ée]riel|pr[ée]fectoral|municipal|interminist[ée]riel"
+    r"|\(UE\)|\(CE\)|UE|CE))?\s*(?:n\s?[°º]|no\.?|num[ée]ro)?\s*(\d{2,4}[-/]\d+(?:[-/]\d+)?)"
+    r"(?![\d-])",
+    _FLAGS,
+)
+_NUMBERED = re.compile(r"\bn\s?[°º]\s*(\d{2,4}-\d+(?:-\d+)?)(?![\d-])", _FLAGS)
+_ARTICLE_ID = r"(?:([LRDA])\s?\*?\.?\s?)?(\d+(?:[-‑.]\d+)*)(?:er)?"
+_ARTICLE = re.compile(
+    r"\b(?:articles?|art\.)\s*(?:n\s?[°º]\s*)?" + _ARTICLE_ID + r"(?![\w-])",
+    _FLAGS,
+)
+_ARTICLE_MORE = re.compile(
+    r"\s*(?:,|\bet\b|\bà\b)\s*(?:([LRDA])\s?\.?\s?)?(\d+(?:-\d+)+)(?![\w-])", _FLAGS
+)
+_ARTICLE_BARE = re.compile(r"(?<![\w.-])([LRD])\.?\s?(\d{1,4}(?:-\d+){1,3})(?![\w-])")
+
+_DATE_RANGE = re.compile(
+    rf"(?<![\d,.])({_DAY})\s*(?:au|-|–|et)\s*({_DAY})\s+({_MONTH})(?:\s+(\d{{4}}))?(?!\d)",
+    _FLAGS,
+)
+_DATE_TEXT = re.compile(rf"(?<![\d,.])({_DAY})\s+({_MONTH})(?:\s+(\d{{4}}))?(?![\d\w])", _FLAGS)
+_DATE_NUM = re.compile(r"(?<![\d/.-])(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})(?![\d/.-]|,\d)")
+_DATE_ISO = re.compile(r"(?<![\d-])(\d{4})-(\d{2})-(\d{2})(?![\d-])")
+_MONTH_YEAR = re.compile(rf"\b({_MONTH})\s+(\d{{4}})(?!\d)", _FLAGS)
+_TIME_COLON = re.compile(r"(?<![\d:,.])([01]?\d|2[0-3]):([0-5]\d)(?![\d:])")
+_TIME_H = re.compile(
+    r"(?<![\w,.:])([01]?\d|2[0-3])\s?(?:h|heures?)(?:\s?([0-5]\d)(?:\s?(?:min|mn))?)?(?!\w)",
+    _FLAGS,
+)
+_TIME_WORD = re.compile(
+    r"(?:\b(?:à|de|dès|jusqu['’]à|avant|après)\s+|[-–]\s*)(midi|minuit)\b", _FLAGS
+)
+_AMOUNT_TAIL = (
+    r"(?:\s?(millions?|milliards?)\s+(?:d['’]\s?)?)?"
+    r"\s?(?:€|euros?(?!\w)|EUR(?!\w)|(k€|M€))"
+)
+_AMOUNT_RANGE = re.compile(
+    rf"(?<![\d,.])({_NUM})\s*(?:à|-|–|et|ou)\s*({_NUM}){_AMOUNT_TAIL}", _FLAGS
+)
+_AMOUNT = re.compile(rf"(?<![\d,.])({_NUM}){_AMOUNT_TAIL}", _FLAGS)
+_AMOUNT_PREFIX = re.compile(rf"(?:€|\bEUR)\s?({_NUM})(?![\d])", _FLAGS)
+_PERCENT = re.compile(rf"(?<![\d,.])({_NUM})\s?(?:%|pour\s?cent\b|pourcents?\b)", _FLAGS)
+_QTY_NUM = rf"{_NUM}|{_WORD_NUM}|une?"
+_QTY_RANGE = re.compile(
+    rf"(?<![\w,.])({_QTY_NUM})\s*(?:à|-|–|et|ou)\s*({_QTY_NUM})\s?({_UNIT}){_QUALIFIER}(?!\w)",
+    _FLAGS,
+)
+_QTY = re.compile(rf"(?<![\w,.])({_QTY_NUM})\s?({_UNIT}){_QUALIFIER}(?!\w)", _FLAGS)
+_YEAR = re.compile(r"(?<![\d,.\w])(19\d{2}|20\d{2})(?!\d|[,.]\d|\w)")
+
+
+class _Extractor:
+    def __init__(self, text: str, *, allow_one: bool) -> None:
+        self.text = text
+        self.allow_one = allow_one
+        self.taken: list[tuple[int, int]] = []
+        self.found: list[tuple[int, Fact]] = []
+
+    def free(self, start: int, end: int) -> bool:
+        return all(end <= a or start >= b for a, b in self.taken)
+
+    def add(self, m: re.Match[str], kind: FactKind, keys: Iterable[str], raw: str = "") -> None:
+        start, end = m.span()
+        self.taken.append((start, end))
+        for key in keys:
+            self.found.append((start, Fact(kind, raw or m.group(0).strip(), key)))
+
+    def each(self, pattern: re.Pattern[str]) -> Iterable[re.Match[str]]:
+        for m in pattern.finditer(self.text):
+            if self.free(*m.span()):
+                yield m
+
+
+def _date_key(day: str, month: str, year: str | None) -> str | None:
+    d = 1 if re.fullmatch(r"1\s?(?:er|re)|premier", fold(day).lower()) else int(day)
+    mo = _MONTHS.get(fold(month).lower().rstrip("."))
+    if mo is None or not 1 <= d <= 31:
+        return None
+    if year:
+        return f"{int(year):04d}-{mo:02d}-{d:02d}"
+    return f"--{mo:02d}-{d:02d}"
+
+
+def _amount_keys(nums: Sequence[str], scale: str | None, suffix: str | None) -> list[str]:
+    factor = Decimal(1)
+    if scale:
+        factor = Decimal(1_000_000) if fold(scale).startswith("million") else Decimal(10**9)
+    elif suffix:
+        factor = Decimal(1000) if suffix.lower() == "k€" else Decimal(1_000_000)
+    keys = []
+    for n in nums:
+        value = _number(n)
+        if value is not None:
+            keys.append(f"{value * factor:.2f}eur")
+    return keys
+
+
+def _quantity_key(num: str, unit: str, qualifier: str | None, allow_one: bool) -> str | None:
+    value = _word_number(num, allow_one=allow_one)
+    if value is None:
+        return None
+    u = _UNITS.get(fold(unit).lower())
+    if u is None:
+        return None
+    q = fold(qualifier).lower() if qualifier else ""
+    return f"{_canon(value)}{u}{q}"
+
+
+def _extract(text: str, *, allow_one: bool = False) -> list[Fact]:
+    x = _Extractor(text, allow_one=allow_one)
+
+    # e-mails before URLs (a domain inside an address is not a URL)
+    for m in x.each(_EMAIL):
+        x.add(m, "email", [m.group(0).lower().rstrip(".")])
+    for m in x.each(_URL):
+        raw = _strip_url(m.group(0))
+        if "." in raw:
+            x.add(m, "url", [_url_key(raw)], raw)
+
+    # phones
+    for m in x.each(_PHONE):
+        digits = re.sub(r"\D", "", m.group(2))
+        x.add(m, "phone", ["0" + m.group(1) + digits])
+    for m in x.each(_PHONE_FREE):
+        x.add(m, "phone", ["0" + m.group(1) + m.group(2) + m.group(3)])
+    for m in x.each(_PHONE_SHORT):
+        x.add(m, "phone", [m.group(1)], m.group(1))
+
+    # references
+    for m in x.each(_CERFA):
+        key = "cerfa:" + m.group(1) + (f"*{m.group(2)}" if m.group(2) else "")
+        x.add(m, "reference", [key])
+    for m in x.each(_CERFA_STAR):
+        x.add(m, "reference", [f"cerfa:{m.group(1)}*{m.group(2)}"])
+    for m in x.each(_LEGAL_TEXT):
+        kind = fold(m.group(1)).lower()
+        x.add(m, "reference", [f"{kind}:{m.group(2).replace('/', '-')}"])
+    for m in x.each(_NUMBERED):
+        x.add(m, "reference", [f"n:{m.group(1)}"])
+    for m in x.each(_ARTICLE):
+        keys = [f"article:{(m.group(1) or '').lower()}{m.group(2).replace('‑', '-')}"]
+        end = m.end()
+        while more := _ARTICLE_MORE.match(text, end):
+            keys.append(f"article:{(more.group(1) or '').lower()}{more.group(2)}")
+            end = more.end()
+        x.add(m, "reference", keys)
+        x.taken.append((m.start(), end))
+    for m in x.each(_ARTICLE_BARE):
+        x.add(m, "reference", [f"article:{m.group(1).lower()}{m.group(2)}"])
+
+    # dates
+    for m in x.each(_DATE_RANGE):
+        keys = [_date_key(m.group(i), m.group(3), m.group(4)) for i in (1, 2)]
+        if all(keys):
+            x.add(m, "date", [k for k in keys if k])
+    for m in x.each(_DATE_TEXT):
+        key = _date_key(m.group(1), m.group(2), m.group(3))
+        if key:
+            x.add(m, "date", [key])
+    for m in x.each(_DATE_NUM):
+        d, mo, y = int(m.group(1)), int(m.group(3)), m.group(4)
+        year = int(y) + 2000 if len(y) == 2 else int(y)
+        if 1 <= d <= 31 and 1 <= mo <= 12:
+            x.add(m, "date", [f"{year:04d}-{mo:02d}-{d:02d}"])
+    for m in x.each(_DATE_ISO):
+        y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        if 1 <= d <= 31 and 1 <= mo <= 12:
+            x.add(m, "date", [f"{y:04d}-{mo:02d}-{d:02d}"])
+    for m in x.each(_MONTH_YEAR):
+        mo = _MONTHS.get(fold(m.group(1)).lower().rstrip("."))
+        if mo:
+            x.add(m, "date", [f"{int(m.group(2)):04d}-{mo:02d}"])
+
+    # times
+    for m in x.each(_TIME_COLON):
+        x.add(m, "time", [f"{int(m.group(1)):02d}:{m.group(2)}"])
+    for m in x.each(_TIME_H):
+        x.add(m, "time", [f"{int(m.group(1)):02d}:{m.group(2) or '00'}"])
+    for m in x.each(_TIME_WORD):
+        x.add(m, "time", ["12:00" if fold(m.group(1)).lower() == "midi" else "00:00"], m.group(1))
+
+    # amounts, percentages, quantities
+    for m in x.each(_AMOUNT_RANGE):
+        x.add(m, "amount", _amount_keys([m.group(1), m.group(2)], m.group(3), m.group(4)))
+    for m in x.each(_AMOUNT):
+        x.add(m, "amount", _amount_keys([m.group(1)], m.group(2), m.group(3)))
+    for m in x.each(_AMOUNT_PREFIX):
+        x.add(m, "amount", _amount_keys([m.group(1)], None, None))
+    for m in x.each(_PERCENT):
+        value = _number(m.group(1))
+        if value is not None:
+            x.add(m, "amount", [f"{_canon(value)}%"])
+    for m in x.each(_QTY_RANGE):
+        keys = [_quantity_key(m.group(i), m.group(3), m.group(4), allow_one) for i in (1, 2)]
+        if all(keys):
+            x.add(m, "amount", [k for k in keys if k])
+    for m in x.each(_QTY):
+        key = _quantity_key(m.group(1), m.group(2), m.group(3), allow_one)
+        if key:
+            x.add(m, "amount", [key])
+
+    # a year alone
+    for m in x.each(_YEAR):
+        x.add(m, "date", [m.group(1)])
+
+    seen: set[tuple[str, str]] = set()
+    out: list[Fact] = []
+    for _, fact in sorted(x.found, key=lambda t: t[0]):
+        if (fact.kind, fact.key) not in seen:
+            seen.add((fact.kind, fact.key))
+            out.append(fact)
+    return out
+
+
+def extract_facts(text: str) -> list[Fact]:
+    """The verbatim facts of ``text``, in order of appearance, without duplicates."""
+    return _extract(text)
+
+
+# --------------------------------------------------------------------------------------------
+# matching
+
+
+def _derived(fact: Fact) -> list[str]:
+    """Keys a source fact also vouches for (a full date vouches for its year, etc.)."""
+    k = fact.key
+    out = [k]
+    if fact.kind == "date":
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", k):
+            out += [f"--{k[5:]}", k[:7], k[:4]]
+        elif re.fullmatch(r"\d{4}-\d{2}", k):
+            out.append(k[:4])
+    elif fact.kind == "reference":
+        if k.startswith("cerfa:") and "*" in k:
+            out.append(k.split("*")[0])
+        elif ":" in k and not k.startswith(("article:", "cerfa:", "n:")):
+            out.append("n:" + k.split(":", 1)[1])
+    elif fact.kind == "amount":
+        q = re.fullmatch(r"([\d.]+(?:jours|semaines|mois|ans|heures|minutes))[a-z]+", k)
+        if q:
+            out.append(q.group(1))
+    return out
+
+
+def source_keys(source_texts: Sequence[str]) -> set[tuple[str, str]]:
+    """All (kind, key) pairs the sources vouch for, derived keys included."""
+    keys: set[tuple[str, str]] = set()
+    for text in source_texts:
+        for fact in _extract(text, allow_one=True):
+            keys.update((fact.kind, k) for k in _derived(fact))
+    return keys
+
+
+def _compact_digits(text: str) -> str:
+    return re.sub(r"(?<=\d)[\s.\-\u00a0\u202f\u2009]+(?=\d)", "", text)
+
+
+def _in_normalised_text(fact: Fact, texts: Sequence[str]) -> bool:
+    """Last-resort lookup of a phone, e-mail or URL key in the raw source text."""
+    if fact.kind == "phone":
+        pat = re.compile(rf"(?<!\d){re.escape(fact.key)}(?!\d)")
+        alt = (
+            re.compile(rf"\+33(?:\(0\))?{re.escape(fact.key[1:])}(?!\d)")
+            if len(fact.key) == 10
+            else None
+        )
+        for t in texts:
+            c = _compact_digits(t)
+            if pat.search(c) or (alt and alt.search(c.replace(" ", ""))):
+                return True
+        return False
+    if fact.kind in ("email", "url"):
+        pat = re.compile(rf"(?<![\w@]){re.escape(fact.key)}(?![\w@-])")
+        return any(pat.search(t.lower()) for t in texts)
+    return False
+
+
+def fact_supported(fact: Fact, keys: set[tuple[str, str]], texts: Sequence[str] = ()) -> bool:
+    """Whether ``fact`` (from an answer sentence) is vouched for by the sources' ``keys``."""
+    if (fact.kind, fact.key) in keys:
+        return True
+    k = fact.key
+    if fact.kind == "date" and re.fullmatch(r"\d{4}-\d{2}-\d{2}", k):
+        # "15 mars 2025" is supported by "15 mars" when the sources also name 2025
+        return ("date", f"--{k[5:]}") in keys and ("date", k[:4]) in keys
+    if fact.kind == "reference" and ":" in k and not k.startswith(("article:", "cerfa:")):
+        number = k.split(":", 1)[1]
+        return ("reference", f"n:{number}") in keys
+    return _in_normalised_text(fact, texts)
+
+
+def facts_missing_from(sentence: str, source_texts: Sequence[str]) -> list[Fact]:
+    """Facts of ``sentence`` that none of ``source_texts`` contains (normalised)."""
+    facts = extract_facts(sentence)
+    if not facts:
+        return []
+    keys = source_keys(source_texts)
+    return [f for f in facts if not fact_supported(f, keys, source_texts)]

@@ -1,0 +1,138 @@
+"""Generation backends behind one interface: stream text for (messages, grammar).
+
+``LlamaCppGenerator`` runs a GGUF in-process through llama-cpp-python (the chat template comes
+from the GGUF itself). One model instance is not re-entrant, so calls are serialised by a lock;
+queueing and back-pressure belong to the server layer.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from assistant.provision import check_gguf
+from assistant.settings import Settings
+
+
+class GenerationError(RuntimeError):
+    pass
+
+
+class GenerationTimeout(GenerationError):
+    pass
+
+
+@dataclass
+class Usage:
+    prompt_tokens: int = 0
+    output_tokens: int = 0
+
+
+class Generator(Protocol):
+    name: str
+    backend: str
+
+    def stream(
+        self, messages: list[dict[str, str]], grammar: str, max_tokens: int, usage: Usage
+    ) -> Iterator[str]: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+
+class LlamaCppGenerator:
+    backend = "llama-cpp-python"
+
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        threads: int = 2,
+        n_ctx: int = 4096,
+        seed: int = 0,
+        timeout_s: float = 120.0,
+        prompt_lookup: bool = False,
+        expected_sha256: str | None = None,
+    ) -> None:
+        check = check_gguf(Path(model_path), expected_sha256)
+        if not check.ok:
+            raise GenerationError(check.reason)
+        from llama_cpp import Llama
+
+        draft = None
+        if prompt_lookup:
+            from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
+
+            draft = LlamaPromptLookupDecoding(num_pred_tokens=4)
+        self._llm = Llama(
+            model_path=str(model_path),
+            n_ctx=n_ctx,
+            n_threads=threads,
+            n_threads_batch=threads,
+            seed=seed,
+            verbose=False,
+            draft_model=draft,
+        )
+        self.name = Path(model_path).stem
+        self.timeout_s = timeout_s
+        self._lock = threading.Lock()
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def stream(
+        self, messages: list[dict[str, str]], grammar: str, max_tokens: int, usage: Usage
+    ) -> Iterator[str]:
+        from llama_cpp import LlamaGrammar
+
+        compiled = LlamaGrammar.from_string(grammar, verbose=False)
+        with self._lock:
+            deadline = time.monotonic() + self.timeout_s
+            pieces = self._llm.create_chat_completion(
+                messages=messages,  # type: ignore[arg-type]
+                grammar=compiled,
+                max_tokens=max_tokens,
+                temperature=0.0,
+                stream=True,
+            )
+            produced = 0
+            for piece in pieces:
+                delta = piece["choices"][0].get("delta", {})  # type: ignore[index]
+                text = delta.get("content") or ""
+                if text:
+                    produced += 1
+                    yield text
+                if time.monotonic() > deadline:
+                    raise GenerationTimeout(f"génération interrompue après {self.timeout_s:.0f} s")
+            usage.output_tokens = produced
+            usage.prompt_tokens = max(0, self._llm.n_tokens - produced)
+
+
+_generators: dict[tuple, Generator] = {}
+_build_lock = threading.Lock()
+
+
+def load_generator(settings: Settings, model_path: Path | None = None) -> Generator:
+    """One in-process model per (path, threads); loading a GGUF takes seconds and ~1.5 GB."""
+    from assistant.provision import DEFAULT_LLM_SHA256
+    from assistant.settings import DEFAULT_LLM_FILE
+
+    path = Path(model_path or settings.gguf_path)
+    key = (str(path), settings.llm_threads, settings.llm_ctx, settings.llm_prompt_lookup)
+    with _build_lock:
+        if key not in _generators:
+            # The sha256 is only known for the default model; other GGUFs get the cheap checks.
+            expected = DEFAULT_LLM_SHA256 if path.name == DEFAULT_LLM_FILE else None
+            _generators[key] = LlamaCppGenerator(
+                path,
+                threads=settings.llm_threads,
+                n_ctx=settings.llm_ctx,
+                seed=settings.llm_seed,
+                timeout_s=settings.llm_timeout_s,
+                prompt_lookup=settings.llm_prompt_lookup,
+                expected_sha256=expected,
+            )
+        return _generators[key]

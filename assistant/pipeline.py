@@ -1,0 +1,236 @@
+"""retrieve → gate → select context → generate → verify → Answer, as a stream of events.
+
+A sentence leaves this module only after its checks passed. When nothing generated survives,
+the answer falls back to quoting the most relevant passage (if retrieval was confident) or to
+the city's orientation text. Every front end (CLI, desk, API, evals) consumes ``events`` or
+``ask``; none re-implements a step.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+from assistant import messages as msg
+from assistant.answer import Answer, Check, Chunk, Event, Sentence, Source, Timings, Verdict
+from assistant.context import select_context
+from assistant.embedding import Embedder, load_embedder
+from assistant.generate import GenerationError, Generator, GenerationTimeout, Usage
+from assistant.prompt import NOT_FOUND, build_messages, citation_grammar, parse_line
+from assistant.retrieve import HybridRetriever
+from assistant.settings import Settings
+from assistant.text import content_stems, split_sentences
+from assistant.verify import SentenceVerifier
+
+
+class QuestionRejected(ValueError):
+    """The question cannot be processed as sent (empty, too long); message is for the user."""
+
+
+def render(sentences: list[Sentence]) -> str:
+    return " ".join(f"{s.text} [{', '.join(map(str, s.source_ids))}]" for s in sentences)
+
+
+def validate_question(question: str, max_chars: int) -> str:
+    cleaned = " ".join(question.split())
+    cleaned = "".join(ch for ch in cleaned if ch.isprintable())
+    if not cleaned:
+        raise QuestionRejected(msg.QUESTION_EMPTY)
+    if len(cleaned) > max_chars:
+        raise QuestionRejected(msg.QUESTION_TOO_LONG.format(n=len(cleaned), max=max_chars))
+    return cleaned
+
+
+class Assistant:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        collection: str | None = None,
+        generator: Generator | None = None,
+        embedder: Embedder | None = None,
+        retriever: HybridRetriever | None = None,
+        verify: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.embedder = embedder or load_embedder(settings.embedder)
+        self.retriever = retriever or HybridRetriever(settings, collection, self.embedder)
+        self._generator = generator
+        self.verifier = SentenceVerifier(embed=self.embedder.passages)
+        self.verify_enabled = verify
+        self.orientation = msg.Orientation()
+
+    @property
+    def generator(self) -> Generator:
+        if self._generator is None:
+            from assistant.generate import load_generator
+
+            self._generator = load_generator(self.settings)
+        return self._generator
+
+    # ------------------------------------------------------------------------------------------
+    def ask(self, question: str, *, service: str | None = None) -> Answer:
+        answer = None
+        for event in self.events(question, service=service):
+            if event.kind == "done":
+                answer = event.answer
+        assert answer is not None
+        return answer
+
+    def events(self, question: str, *, service: str | None = None) -> Iterator[Event]:
+        question = validate_question(question, self.settings.max_question_chars)
+        t0 = time.perf_counter()
+        timings = Timings()
+        chunks = self.retriever.search(question, self.settings.top_k, service=service)
+        timings.retrieve_ms = (time.perf_counter() - t0) * 1000
+        best = _best_dense(chunks)
+        if best < self.settings.gate_min_dense:
+            yield self._done(question, Verdict.refused, [msg.REFUSAL_REASON_NO_MATCH], [], [],
+                             [], timings, t0)
+            return
+
+        sources = select_context(
+            question, chunks, self.settings.context_tokens, mode=self.settings.context_mode
+        )
+        yield Event(kind="sources", sources=sources)
+        by_id = {s.id: s for s in sources}
+        delivered: list[Sentence] = []
+        rejected: list[Sentence] = []
+        usage = Usage()
+        raw = ""
+        reasons: list[str] = []
+        t_gen = time.perf_counter()
+        verify_s = 0.0
+        try:
+            stream = self.generator.stream(
+                build_messages(question, sources),
+                citation_grammar(list(by_id)),
+                self.settings.llm_max_tokens,
+                usage,
+            )
+            buffer = ""
+            for piece in stream:
+                raw += piece
+                buffer += piece
+                while "\n" in buffer:
+                    line, buffer = buffer.split("\n", 1)
+                    t_v = time.perf_counter()
+                    sentence = self._check(line, by_id)
+                    verify_s += time.perf_counter() - t_v
+                    if sentence is None:
+                        continue
+                    if sentence.passed:
+                        delivered.append(sentence)
+                        if timings.first_sentence_ms is None:
+                            timings.first_sentence_ms = (time.perf_counter() - t0) * 1000
+                        yield Event(kind="sentence", sentence=sentence)
+                    else:
+                        rejected.append(sentence)
+                        yield Event(kind="rejected", sentence=sentence)
+            if buffer.strip() and buffer.strip() != NOT_FOUND:
+                sentence = self._check(buffer, by_id)
+                if sentence is not None:
+                    (delivered if sentence.passed else rejected).append(sentence)
+        except GenerationTimeout:
+            reasons.append(msg.REFUSAL_REASON_TIMEOUT)
+        except GenerationError as exc:
+            reasons.append(f"{msg.REFUSAL_REASON_ERROR} : {exc}")
+        timings.generate_ms = (time.perf_counter() - t_gen - verify_s) * 1000
+        timings.verify_ms = verify_s * 1000
+
+        if delivered:
+            verdict = Verdict.answered if not rejected else Verdict.partial
+            if rejected:
+                reasons.append(f"{len(rejected)} phrase(s) écartée(s) par les vérifications")
+        elif reasons:
+            verdict = Verdict.refused
+        elif raw.strip() == NOT_FOUND:
+            verdict, reasons = Verdict.refused, [msg.REFUSAL_REASON_MODEL]
+        else:
+            quote = self._quote(question, chunks, sources)
+            if quote is not None:
+                delivered = [quote]
+                verdict = Verdict.quoted
+                reasons = [msg.REFUSAL_REASON_NOTHING_SAFE]
+                yield Event(kind="sentence", sentence=quote)
+            else:
+                verdict, reasons = Verdict.refused, [msg.REFUSAL_REASON_NOTHING_SAFE]
+        answer_sources = sources
+        yield self._done(question, verdict, reasons, delivered, rejected, answer_sources,
+                         timings, t0, usage)
+
+    # ------------------------------------------------------------------------------------------
+    def _check(self, line: str, by_id: dict[int, Source]) -> Sentence | None:
+        if not line.strip():
+            return None
+        parsed = parse_line(line)
+        if parsed is None:  # the grammar forbids it, but a remote backend might not obey
+            return Sentence(text=line.strip(), source_ids=[],
+                            checks=[Check(name="citations", passed=False, detail="aucune citation")])
+        text, ids = parsed
+        sentence = Sentence(text=text, source_ids=ids)
+        if not self.verify_enabled:
+            return sentence
+        vector = self.verifier.embed([text])[0] if self.verifier.embed is not None else None
+        checked = self.verifier.verify(sentence, by_id, vector)
+        if checked.passed:
+            return checked
+        return self._recite(checked, by_id, vector) or checked
+
+    def _recite(self, failed: Sentence, by_id: dict[int, Source], vector) -> Sentence | None:
+        """Small models often cite the wrong number. If the sentence fully passes every check
+        against exactly one other source it was given, cite that one instead, and say so."""
+        if any(c.name == "not_instruction" and not c.passed for c in failed.checks):
+            return None
+        for other in by_id:
+            if other in failed.source_ids:
+                continue
+            retry = self.verifier.verify(failed.model_copy(update={"source_ids": [other]}),
+                                         by_id, vector)
+            if retry.passed:
+                note = Check(name="citation_corrected", passed=True,
+                             detail=f"citation {failed.source_ids} corrigée en [{other}]")
+                return retry.model_copy(update={"checks": [*retry.checks, note]})
+        return None
+
+    def _quote(self, question: str, chunks: list[Chunk], sources: list[Source]) -> Sentence | None:
+        """The most relevant source sentence window, quoted verbatim, when retrieval is sure."""
+        if not sources or _best_dense(chunks) < self.settings.quote_min_dense:
+            return None
+        source = sources[0]
+        q = set(content_stems(question))
+        sentences = split_sentences(source.excerpt) or [source.excerpt]
+        best = max(range(len(sentences)), key=lambda i: len(q & set(content_stems(sentences[i]))))
+        excerpt = " ".join(sentences[best : best + 2])
+        return Sentence(
+            text=f"{msg.QUOTED_INTRO} « {excerpt} »",
+            source_ids=[source.id],
+            checks=[Check(name="quote", passed=True, detail="citation verbatim de la source")],
+            supporting_excerpt=excerpt,
+        )
+
+    def _done(self, question, verdict, reasons, delivered, rejected, sources, timings, t0,
+              usage: Usage | None = None) -> Event:
+        timings.total_ms = (time.perf_counter() - t0) * 1000
+        usage = usage or Usage()
+        answer = Answer(
+            question=question,
+            verdict=verdict,
+            reasons=reasons,
+            sentences=delivered,
+            rejected=rejected,
+            sources=sources,
+            text=render(delivered) if delivered else self.orientation.text(),
+            orientation=self.orientation.text() if verdict == Verdict.refused else None,
+            model=self._generator.name if self._generator is not None else "",
+            backend=self._generator.backend if self._generator is not None else "",
+            prompt_tokens=usage.prompt_tokens,
+            output_tokens=usage.output_tokens,
+            timings=timings,
+        )
+        return Event(kind="done", answer=answer)
+
+
+def _best_dense(chunks: list[Chunk]) -> float:
+    scores = [c.dense_score for c in chunks if c.dense_score is not None]
+    return max(scores, default=0.0)

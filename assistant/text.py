@@ -1,0 +1,65 @@
+"""French text normalisation shared by the sparse encoder (BM25) and the support check.
+
+Snowball's French stemmer (PyStemmer, a C extension) and a stop-word list: one definition, so
+that what retrieval calls "the same word" is what verification calls "the same word".
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import Stemmer
+
+_WORD = re.compile(r"[0-9]+(?:[.,][0-9]+)*|[^\W\d_]+(?:['’-][^\W\d_]+)*", re.UNICODE)
+_ELISION = re.compile(r"^(?:l|d|j|m|n|s|t|c|qu|jusqu|lorsqu|puisqu)['’]", re.IGNORECASE)
+
+# Function words and very frequent verbs of French administrative text; kept short on purpose:
+# words like "pas" or "sans" change meaning and stay.
+STOPWORDS = frozenset(
+    """
+    a à au aux avec ce ces cet cette ci dans de des du elle elles en et eux il ils je la le les
+    leur leurs lui ma mais me même mes moi mon ne nos notre nous on ou où par pour qu que qui sa
+    se ses son sur ta te tes toi ton tu un une vos votre vous y l d j m n s t c
+    est sont être été était sera ont avoir avez ai as a peut peuvent pouvez doit doivent devez
+    faut fait faire comme si plus moins très tout tous toute toutes aussi ainsi donc alors
+    quel quelle quels quelles comment combien quand est-ce ceci cela ça
+    """.split()
+)
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("french")
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip accents (users type "medicament" for "médicament")."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def words(text: str) -> list[str]:
+    """Words of ``text``, lower-cased, elisions removed ("l'acte" → "acte")."""
+    out = []
+    for match in _WORD.finditer(text.lower()):
+        w = _ELISION.sub("", match.group(0))
+        if w:
+            out.append(w)
+    return out
+
+
+def content_stems(text: str) -> list[str]:
+    """Stemmed, accent-folded content words: the unit of BM25 and of lexical support."""
+    kept = [w for w in words(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+    return [fold(s) for s in _stemmer().stemWords(kept)]
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+(?=[A-ZÀ-Ý0-9«\"(])|\n+")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Cheap French sentence splitter; list items and lines count as sentences."""
+    parts = (p.strip(" -•*\t") for p in _SENTENCE_END.split(text))
+    return [p for p in parts if len(p) > 2]

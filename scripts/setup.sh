@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Create .venv, install guichet with its models, provision the GGUF files. Idempotent: a second
+# run with an unchanged pyproject.toml only re-checks the models (seconds).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PYTHON:-python3.11}
+command -v "$PY" >/dev/null || PY=python3
+VENV=.venv
+STAMP=$VENV/.guichet-installed
+
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "==> creating $VENV with $($PY --version)"
+  "$PY" -m venv "$VENV"
+  "$VENV/bin/pip" install -q --upgrade pip
+fi
+
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$want" ]; then
+  if ! "$VENV/bin/python" -c "import llama_cpp" 2>/dev/null; then
+    echo "==> building llama-cpp-python from source (about 8 minutes the first time;"
+    echo "    pip keeps the wheel in its cache, so later installs take seconds)"
+    "$VENV/bin/pip" install -v "llama-cpp-python==0.3.36" 2>&1 \
+      | grep --line-buffered -oE '\[[0-9]+/[0-9]+\]|Successfully installed.*|ERROR.*' \
+      | awk '{ printf "\r    %s", $0; fflush() } END { print "" }'
+    "$VENV/bin/python" -c "import llama_cpp" || { echo "llama-cpp-python build failed"; exit 1; }
+  fi
+  echo "==> installing guichet and its dependencies (torch pinned to the CPU build)"
+  "$VENV/bin/pip" install -q --progress-bar on "torch==2.13.0"
+  "$VENV/bin/pip" install -q -e ".[models,dev]"
+  echo "$want" > "$STAMP"
+fi
+
+echo "==> provisioning models into the data folder"
+"$VENV/bin/guichet" provision
