@@ -147,5 +147,16 @@ def ask(
     )
 
 
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """Start the web server: staff desk at /desk, public API at /api/v1, widget demo at /."""
+    from ui.server import run
+
+    run(_settings(), host=host, port=port)
+
+
 if __name__ == "__main__":
     app()

@@ -67,6 +67,14 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     max_question_chars: int = 500
+    queue_max_waiting: int = 8
+    cors_origins: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:8000"])
+    rate_limit: str = Field(default="10/minute", description="per client, public API")
+    staff_users: dict[str, str] = Field(
+        default_factory=dict, description='{"login": "pbkdf2_sha256$..."} password hashes'
+    )
+    feedback_db: Path | None = Field(default=None, description="SQLite (data_dir/guichet.db)")
+    source_max_age_days: int = 365
 
     @property
     def models_dir(self) -> Path:
@@ -79,6 +87,10 @@ class Settings(BaseSettings):
     @property
     def docstore_path(self) -> Path:
         return self.data_dir / "docstore" / f"{self.collection}.json"
+
+    @property
+    def database_path(self) -> Path:
+        return self.feedback_db or (self.data_dir / "guichet.db")
 
     @property
     def gguf_path(self) -> Path:

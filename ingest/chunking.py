@@ -9,8 +9,9 @@
    sentences, and only a single sentence longer than the limit is cut between words.
 3. Consecutive chunks of one section overlap by whole sentences/lines up to ``overlap_chars``.
 4. A section shorter than ``min_section_chars`` is appended to the previous chunk when both
-   share the same top heading and the result fits; the chunk's section becomes the common
-   part of both paths.
+   share the same top heading and the result fits (and a short chunk left by one section
+   takes in the start of the next one); the chunk's section becomes the common part of both
+   paths, and the headings below it stay in the text as lines.
 
 Only ``title`` and ``section`` are embedded / shown to the LLM with the text: every other
 metadata key of the chunk is listed in ``excluded_embed_metadata_keys`` and
@@ -258,6 +259,17 @@ def _common_prefix(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _merge(first: _Chunk, second: _Chunk) -> _Chunk:
+    """One chunk for two neighbours; headings below their common path become text lines."""
+    common = _common_prefix(first.path, second.path)
+
+    def labelled(chunk: _Chunk) -> str:
+        below = SECTION_SEPARATOR.join(chunk.path[len(common) :])
+        return f"{below}\n{chunk.text}" if below else chunk.text
+
+    return _Chunk(common, labelled(first) + "\n\n" + labelled(second))
+
+
 def embed_only(node: BaseNode, keys: Sequence[str] = EMBED_METADATA_KEYS) -> None:
     """Exclude every metadata key but ``keys`` from the embedded and the LLM-visible text.
 
@@ -284,23 +296,28 @@ class SectionChunker(TransformComponent):
 
     def _chunks(self, text: str, title: str | None, prefix: tuple[str, ...]) -> list[_Chunk]:
         chunks: list[_Chunk] = []
+        small = self.min_section_chars
+        previous_section: tuple[str, ...] | None = None
         for section in split_sections(text, title):
             pieces = pack(section.text, self.chunk_chars, self.overlap_chars)
+            # Small neighbours under the same top heading share a chunk: a short section joins
+            # the chunk before it, and a short chunk left by the previous section takes in the
+            # first piece of this one.
             if (
-                len(pieces) == 1
-                and len(section.text) < self.min_section_chars
-                and chunks
+                chunks
                 and section.path
                 and chunks[-1].path[:1] == section.path[:1]
+                and (
+                    (len(pieces) == 1 and len(section.text) < small)
+                    or (len(chunks[-1].text) < small and previous_section != section.path)
+                )
             ):
-                previous = chunks[-1]
-                common = _common_prefix(previous.path, section.path)
-                heading = SECTION_SEPARATOR.join(section.path[len(common) :])
-                merged = previous.text + "\n\n" + (heading + "\n" if heading else "") + pieces[0]
-                if len(merged) <= self.chunk_chars:
-                    chunks[-1] = _Chunk(common, merged)
-                    continue
+                merged = _merge(chunks[-1], _Chunk(section.path, pieces[0]))
+                if len(merged.text) <= self.chunk_chars:
+                    chunks[-1] = merged
+                    pieces = pieces[1:]
             chunks.extend(_Chunk(section.path, piece) for piece in pieces)
+            previous_section = section.path
         return [_Chunk((*prefix, *c.path), c.text) for c in chunks]
 
     def split(self, doc: BaseNode) -> list[TextNode]:

@@ -117,6 +117,19 @@ def test_tiny_trailing_section_merged_into_previous_of_same_top_section() -> Non
     assert "Menus\nLes menus sont affichés." in nodes[0].text
 
 
+def test_short_first_subsection_takes_in_the_next_one_and_keeps_headings() -> None:
+    text = (
+        "## Demande\n\n### Au guichet\n\nVenez avec une pièce d'identité.\n\n"
+        "### Par courrier\n\n" + long_paragraph(3) + "\n\n## Autre\n\nTexte."
+    )
+    nodes = SectionChunker()([doc(text)])
+    assert nodes[0].metadata["section"] == "Demande"
+    assert nodes[0].text.startswith(
+        "Au guichet\nVenez avec une pièce d'identité.\n\nPar courrier\nLa mairie"
+    )
+    assert [n.metadata["section"] for n in nodes] == ["Demande", "Autre"]
+
+
 def test_fiche_without_headings_uses_paragraphs_and_situation() -> None:
     lines = [SENTENCE.format(n=i) for i in range(30)]
     fiche = doc(

@@ -1,0 +1,68 @@
+"""Shared fixtures: real models from the data folder, a real Qdrant (local mode) per session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from assistant.offline import enforce_offline
+
+enforce_offline()
+
+from assistant.provision import SMALL_LLM_FILE  # noqa: E402
+from assistant.settings import DEFAULT_LLM_FILE, Settings, get_settings  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / "corpora" / "demo"
+SHARED_DATA = Path(os.environ.get("GUICHET_SHARED_DATA", REPO.parent / "shared" / "data"))
+ARTIFACTS = REPO / "artifacts"
+
+
+def models_dir() -> Path:
+    return get_settings().models_dir
+
+
+@pytest.fixture(scope="session")
+def small_llm() -> Path:
+    path = models_dir() / SMALL_LLM_FILE
+    if not path.is_file():
+        pytest.fail(f"{path} missing: run `make setup` (guichet provision)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def default_llm() -> Path:
+    path = models_dir() / DEFAULT_LLM_FILE
+    if not path.is_file():
+        pytest.fail(f"{path} missing: run `make setup` (guichet provision)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data folder {SHARED_DATA} absent (set GUICHET_SHARED_DATA)")
+    return SHARED_DATA
+
+
+def make_settings(data_dir: Path, **overrides) -> Settings:
+    return Settings(data_dir=data_dir, models_path=models_dir(), llm_threads=2, **overrides)
+
+
+@pytest.fixture(scope="session")
+def demo_settings(tmp_path_factory) -> Settings:
+    """A data folder with the demo corpus ingested once for the whole session."""
+    from ingest.pipeline import ingest
+
+    settings = make_settings(tmp_path_factory.mktemp("demo-data"))
+    report = ingest([DEMO], settings, progress=False)
+    assert not report.failed, report.failed
+    return settings
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

@@ -1,0 +1,48 @@
+"""What the web front ends share in one process: settings, the assistant, the work queue.
+
+The assistant (model + index) is opened once at start-up; if that fails (model file missing or
+corrupt, Qdrant folder locked) the server still starts, ``/readyz`` says why and the desk shows
+it, rather than crashing in a loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+
+from assistant.answer import Event
+from assistant.pipeline import Assistant
+from assistant.settings import Settings
+from ui.queue import Waiting, WorkQueue
+
+log = logging.getLogger("guichet.server")
+
+
+class AppState:
+    def __init__(self, settings: Settings, assistant: Assistant | None = None) -> None:
+        self.settings = settings
+        self.queue = WorkQueue(max_waiting=settings.queue_max_waiting)
+        self._assistant = assistant
+        self.startup_error: str | None = None
+        self._lock = threading.Lock()
+
+    def load(self) -> None:
+        """Open the index and the model now (start-up), recording any error for /readyz."""
+        try:
+            assistant = self.assistant
+            _ = assistant.generator  # load the GGUF at start, not on the first question
+        except Exception as exc:  # reported, not raised: the server must stay up to say so
+            self.startup_error = str(exc)
+            log.error("guichet not ready: %s", exc)
+
+    @property
+    def assistant(self) -> Assistant:
+        with self._lock:
+            if self._assistant is None:
+                self._assistant = Assistant(self.settings)
+            return self._assistant
+
+    def ask_events(self, question: str) -> Iterator[Waiting | Event]:
+        """Queue position updates, then the answer's events. Raises ``QueueFull``."""
+        return self.queue.stream(lambda: self.assistant.events(question))
