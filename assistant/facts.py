@@ -208,7 +208,7 @@ _DATE_RANGE = re.compile(
     _FLAGS,
 )
 _DATE_TEXT = re.compile(rf"(?<![\d,.])({_DAY})\s+({_MONTH})(?:\s+(\d{{4}}))?(?![\d\w])", _FLAGS)
-_DATE_NUM = re.compile(r"(?<![\d/.-])(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})(?![\d/.-]|,\d)")
+_DATE_NUM = re.compile(r"(?<![\d/.-])(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})(?![\d/-]|[.,]\d)")
 _DATE_ISO = re.compile(r"(?<![\d-])(\d{4})-(\d{2})-(\d{2})(?![\d-])")
 _MONTH_YEAR = re.compile(rf"\b({_MONTH})\s+(\d{{4}})(?!\d)", _FLAGS)
 _TIME_COLON = re.compile(r"(?<![\d:,.])([01]?\d|2[0-3]):([0-5]\d)(?![\d:])")

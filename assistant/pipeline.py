@@ -15,7 +15,7 @@ from assistant import messages as msg
 from assistant.answer import Answer, Check, Chunk, Event, Sentence, Source, Timings, Verdict
 from assistant.context import select_context
 from assistant.embedding import Embedder, load_embedder
-from assistant.generate import GenerationError, Generator, GenerationTimeout, Usage
+from assistant.generate import GenerationError, GenerationTimeout, Generator, Usage
 from assistant.prompt import NOT_FOUND, build_messages, citation_grammar, parse_line
 from assistant.retrieve import HybridRetriever
 from assistant.settings import Settings
@@ -85,8 +85,9 @@ class Assistant:
         timings.retrieve_ms = (time.perf_counter() - t0) * 1000
         best = _best_dense(chunks)
         if best < self.settings.gate_min_dense:
-            yield self._done(question, Verdict.refused, [msg.REFUSAL_REASON_NO_MATCH], [], [],
-                             [], timings, t0)
+            yield self._done(
+                question, Verdict.refused, [msg.REFUSAL_REASON_NO_MATCH], [], [], [], timings, t0
+            )
             return
 
         sources = select_context(
@@ -156,8 +157,9 @@ class Assistant:
             else:
                 verdict, reasons = Verdict.refused, [msg.REFUSAL_REASON_NOTHING_SAFE]
         answer_sources = sources
-        yield self._done(question, verdict, reasons, delivered, rejected, answer_sources,
-                         timings, t0, usage)
+        yield self._done(
+            question, verdict, reasons, delivered, rejected, answer_sources, timings, t0, usage
+        )
 
     # ------------------------------------------------------------------------------------------
     def _check(self, line: str, by_id: dict[int, Source]) -> Sentence | None:
@@ -165,8 +167,11 @@ class Assistant:
             return None
         parsed = parse_line(line)
         if parsed is None:  # the grammar forbids it, but a remote backend might not obey
-            return Sentence(text=line.strip(), source_ids=[],
-                            checks=[Check(name="citations", passed=False, detail="aucune citation")])
+            return Sentence(
+                text=line.strip(),
+                source_ids=[],
+                checks=[Check(name="citations", passed=False, detail="aucune citation")],
+            )
         text, ids = parsed
         sentence = Sentence(text=text, source_ids=ids)
         if not self.verify_enabled:
@@ -185,11 +190,15 @@ class Assistant:
         for other in by_id:
             if other in failed.source_ids:
                 continue
-            retry = self.verifier.verify(failed.model_copy(update={"source_ids": [other]}),
-                                         by_id, vector)
+            retry = self.verifier.verify(
+                failed.model_copy(update={"source_ids": [other]}), by_id, vector
+            )
             if retry.passed:
-                note = Check(name="citation_corrected", passed=True,
-                             detail=f"citation {failed.source_ids} corrigée en [{other}]")
+                note = Check(
+                    name="citation_corrected",
+                    passed=True,
+                    detail=f"citation {failed.source_ids} corrigée en [{other}]",
+                )
                 return retry.model_copy(update={"checks": [*retry.checks, note]})
         return None
 
@@ -209,8 +218,18 @@ class Assistant:
             supporting_excerpt=excerpt,
         )
 
-    def _done(self, question, verdict, reasons, delivered, rejected, sources, timings, t0,
-              usage: Usage | None = None) -> Event:
+    def _done(
+        self,
+        question,
+        verdict,
+        reasons,
+        delivered,
+        rejected,
+        sources,
+        timings,
+        t0,
+        usage: Usage | None = None,
+    ) -> Event:
         timings.total_ms = (time.perf_counter() - t0) * 1000
         usage = usage or Usage()
         answer = Answer(

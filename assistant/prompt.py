@@ -56,7 +56,7 @@ _LINE = re.compile(r"^(?P<text>.*?)\s*\[(?P<ids>[0-9][0-9 ,]*)\]\s*$")
 
 
 def parse_line(line: str) -> tuple[str, list[int]] | None:
-    """"Le texte. [1, 2]" → ("Le texte.", [1, 2]); None when the line has no citation."""
+    """ "Le texte. [1, 2]" → ("Le texte.", [1, 2]); None when the line has no citation."""
     match = _LINE.match(line.strip())
     if not match:
         return None

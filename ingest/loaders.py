@@ -22,6 +22,7 @@ from typing import Any
 from llama_index.core.schema import Document
 
 from ingest import service_public
+from ingest.tables import tables_to_sentences
 
 SUPPORTED_SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx"}
 
@@ -136,6 +137,15 @@ def _symbol_bullets(line: str) -> str:
     return _PRIVATE_USE.sub("", line)
 
 
+_EMPHASIS = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+
+
+def markdown_for_reading(text: str) -> str:
+    """Tables become one sentence per row and bold markers go: the model, the sentence
+    splitter and the support check all read plain sentences better than Markdown syntax."""
+    return _EMPHASIS.sub(r"\2", tables_to_sentences(text))
+
+
 def normalise_text(text: str) -> str:
     """Light clean-up: one space between words, at most one blank line between paragraphs."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00ad", "")
@@ -155,17 +165,30 @@ def _read_text(path: Path, data: bytes) -> tuple[str, list[str]]:
     sample = data[:65536]
     if b"\x00" in sample:
         raise LoadError("contenu binaire (octets nuls) dans un fichier texte")
-    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        warnings = [] if encoding == "utf-8-sig" else [f"encodage {encoding} (pas UTF-8)"]
-        head = text[:65536]
-        if head and len(_CONTROL.findall(head)) / len(head) > 0.02:
-            raise LoadError("contenu binaire (caractères de contrôle) dans un fichier texte")
-        return text, warnings
-    raise LoadError("encodage illisible")  # pragma: no cover - latin-1 decodes everything
+    text: str | None = None
+    warnings: list[str] = []
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Mostly UTF-8 with a few bad bytes (a bad copy-paste): keep UTF-8, replace those.
+        lenient = data.decode("utf-8-sig", errors="replace")
+        bad = lenient.count("\ufffd")
+        good = sum(1 for c in lenient if ord(c) > 127) - bad
+        if good >= 2 * bad:
+            text, warnings = lenient, [f"{bad} octet(s) UTF-8 invalide(s) remplacé(s)"]
+    if text is None:
+        for encoding in ("cp1252", "latin-1"):
+            try:
+                text = data.decode(encoding)
+            except UnicodeDecodeError:
+                continue
+            warnings = [f"encodage {encoding} (pas UTF-8)"]
+            break
+    assert text is not None  # latin-1 decodes any byte string
+    head = text[:65536]
+    if head and len(_CONTROL.findall(head)) / len(head) > 0.02:
+        raise LoadError("contenu binaire (caractères de contrôle) dans un fichier texte")
+    return text, warnings
 
 
 def _require_text(text: str, what: str = "fichier vide (aucun texte)") -> str:
@@ -188,7 +211,7 @@ def _load_markdown(path: Path, data: bytes, doc_id: str) -> LoadResult:
     except Exception as exc:  # YAML errors come in many types
         warnings.append(f"en-tête YAML ignoré ({type(exc).__name__})")
         front, body = {}, text
-    body = _require_text(normalise_text(body))
+    body = _require_text(normalise_text(markdown_for_reading(body)))
     title = _short(front.get("title"))
     if not title:
         heading = _ATX_HEADING.search(body)

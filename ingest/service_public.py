@@ -89,10 +89,13 @@ def load_catalogue(path: Path) -> dict[str, FicheInfo]:
     return catalogue
 
 
-@lru_cache(maxsize=256)
 def find_catalogue(file: Path) -> Path | None:
     """The theme tree in the fiche's folder or up to two parents above it."""
-    folder = Path(file).resolve().parent
+    return _catalogue_near(Path(file).resolve().parent)
+
+
+@lru_cache(maxsize=64)
+def _catalogue_near(folder: Path) -> Path | None:
     for candidate in [folder, *list(folder.parents)[:2]]:
         path = candidate / CATALOGUE_NAME
         if path.is_file():

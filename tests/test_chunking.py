@@ -146,6 +146,18 @@ def test_fiche_without_headings_uses_paragraphs_and_situation() -> None:
         assert len(node.text) <= 900
 
 
+def test_lead_in_line_moves_with_its_list_and_is_never_lost() -> None:
+    item = "- justificatif numéro {} à présenter au guichet, en original et en copie, daté de moins"
+    items = "\n".join((item + " de trois mois, au nom du demandeur.").format(i) for i in range(6))
+    text = long_paragraph(4) + "\nPièces à fournir :\n" + items
+    nodes = SectionChunker(chunk_chars=400, overlap_chars=80)([doc(text)])
+    assert any(n.text.startswith("Pièces à fournir :\n- justificatif") for n in nodes)
+    giant_item = "- " + " ".join(["mot"] * 120)
+    text = long_paragraph(3) + "\nPièces à fournir :\n" + giant_item
+    nodes = SectionChunker(chunk_chars=400, overlap_chars=80)([doc(text)])
+    assert "Pièces à fournir :" in "".join(n.text for n in nodes)
+
+
 def test_table_header_repeated_on_continuation_chunks() -> None:
     rows = "\n".join(f"Salle {i} | / jour | {100 + i},00 € | {50 + i},00 €" for i in range(40))
     text = "Salles | Unité | Plein tarif | Demi-tarif\n" + rows

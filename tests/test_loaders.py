@@ -196,6 +196,16 @@ def test_latin1_text_is_read_with_a_warning(tmp_path: Path) -> None:
     assert any("encodage" in w for w in result.warnings)
 
 
+def test_utf8_with_one_bad_byte_stays_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "accents.md"
+    path.write_bytes(
+        "Déchèterie : accès réservé aux habitants, carte à présenter.".encode() + b"\xff"
+    )
+    result = load(path)
+    assert result.documents[0].text.startswith("Déchèterie : accès réservé")
+    assert any("UTF-8 invalide" in w for w in result.warnings)
+
+
 # --- bad input -------------------------------------------------------------------------------
 
 

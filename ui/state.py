@@ -25,6 +25,7 @@ class AppState:
         self.queue = WorkQueue(max_waiting=settings.queue_max_waiting)
         self._assistant = assistant
         self.startup_error: str | None = None
+        self.loaded = False  # model and index opened by load()
         self._lock = threading.Lock()
 
     def load(self) -> None:
@@ -32,6 +33,7 @@ class AppState:
         try:
             assistant = self.assistant
             _ = assistant.generator  # load the GGUF at start, not on the first question
+            self.loaded = True
         except Exception as exc:  # reported, not raised: the server must stay up to say so
             self.startup_error = str(exc)
             log.error("guichet not ready: %s", exc)

@@ -1,0 +1,115 @@
+"""One web server for everything: the public API and widget, the staff desk at ``/desk``.
+
+``create_app`` builds the FastAPI app around an :class:`~ui.state.AppState` (opened at start-up
+by the lifespan, so ``/readyz`` can say why when the model or the index cannot be opened);
+``run`` serves it with uvicorn, on 127.0.0.1 unless the settings say otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from html import escape
+from pathlib import Path
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, Response
+
+from assistant import messages as msg
+from assistant.settings import Settings
+from ui import protect
+from ui.api import build_router
+from ui.metrics import Metrics, RequestMetrics
+from ui.state import AppState
+
+log = logging.getLogger("guichet.server")
+
+WIDGET_DIR = Path(__file__).parent / "widget"
+STRINGS_SLOT = "/*GUICHET_STRINGS*/{}"
+
+
+def widget_script() -> str:
+    """widget.js with the French strings of ``assistant.messages`` put in (one place to edit)."""
+    source = (WIDGET_DIR / "widget.js").read_text(encoding="utf-8")
+    strings = json.dumps(msg.WIDGET, ensure_ascii=False).replace("</", "<\\/")
+    return source.replace(STRINGS_SLOT, strings, 1)
+
+
+def demo_page(base_url: str) -> str:
+    """The fictional commune's home page, embedding the widget with the one documented tag."""
+    template = (WIDGET_DIR / "demo.html").read_text(encoding="utf-8")
+    return template.replace("{{BASE}}", escape(base_url.rstrip("/"), quote=True))
+
+
+def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
+    state = state or AppState(settings)
+    metrics = Metrics()
+    metrics.bind_queue(lambda: state.queue.depth, lambda: state.queue.active)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not state.loaded:
+            await run_in_threadpool(state.load)
+        yield
+
+    app = FastAPI(
+        title="guichet — API publique",
+        description=(
+            "Assistant d'accueil de la mairie : réponses tirées des documents de la commune, "
+            "chaque phrase vérifiée et citée. Voir ui/README_API.md."
+        ),
+        version="1",
+        lifespan=lifespan,
+    )
+    app.state.guichet = state
+    app.state.metrics = metrics
+    limiter = protect.make_limiter()
+    app.state.limiter = limiter
+    protect.install(app, settings)
+    app.add_middleware(RequestMetrics, metrics=metrics)  # outermost: sees every status
+    app.include_router(build_router(state, limiter, metrics))
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def home(request: Request) -> HTMLResponse:
+        return HTMLResponse(demo_page(str(request.base_url)))
+
+    @app.get("/widget.js", include_in_schema=False)
+    async def widget() -> Response:
+        return Response(
+            widget_script(),
+            media_type="text/javascript; charset=utf-8",
+            headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"},
+        )
+
+    _mount_desk(app, state)
+    return app
+
+
+def _mount_desk(app: FastAPI, state: AppState) -> None:
+    try:
+        from ui.desk import mount_desk  # the staff desk (issue 5), when present
+    except ImportError:
+        log.info("staff desk not available: /desk not mounted")
+        return
+    mount_desk(app, state)
+
+
+def run(settings: Settings, host: str | None = None, port: int | None = None) -> None:
+    import uvicorn
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    app = create_app(settings)
+    uvicorn.run(
+        app,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level="info",
+        proxy_headers=True,  # X-Forwarded-For from a local reverse proxy: rate-limit per client
+        timeout_graceful_shutdown=5,
+    )

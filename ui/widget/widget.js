@@ -1,0 +1,399 @@
+/*
+ * guichet citizen widget. One tag on any page:
+ *
+ *   <script src="https://guichet.example/widget.js" data-guichet-url="https://guichet.example" defer></script>
+ *
+ * defines <guichet-chat> (Shadow DOM: no CSS clash with the host site) and adds one to the page:
+ * a bubble button opening a chat panel. Answers are read as Server-Sent Events from
+ * POST {url}/api/v1/ask/stream with fetch + ReadableStream; each verified sentence is appended
+ * to an ARIA live region. Every text coming from the server (answer, sources, messages) is
+ * inserted with textContent, never as HTML. No dependency, no build step.
+ */
+(function () {
+  "use strict";
+
+  // French strings from assistant/messages.py (WIDGET), put in by the server at /widget.js.
+  var S = /*GUICHET_STRINGS*/{};
+  var script = document.currentScript;
+
+  function t(key, values) {
+    var text = S[key] || key;
+    Object.keys(values || {}).forEach(function (name) {
+      text = text.split("{" + name + "}").join(String(values[name]));
+    });
+    return text;
+  }
+
+  function baseUrl() {
+    var url = script && script.getAttribute("data-guichet-url");
+    if (!url && script && script.src) url = new URL(script.src, location.href).origin;
+    return (url || location.origin).replace(/\/+$/, "");
+  }
+
+  // Only web links become clickable: never javascript:, data: or file: URLs from a document.
+  function safeHref(url) {
+    try {
+      var parsed = new URL(url);
+      return parsed.protocol === "https:" || parsed.protocol === "http:" ? parsed.href : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  // Build an element; children are nodes or strings (strings become text nodes).
+  function h(tag, attrs, children) {
+    var el = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) {
+      if (name === "text") el.textContent = attrs[name];
+      else if (name === "class") el.className = attrs[name];
+      else if (attrs[name] !== null && attrs[name] !== undefined) el.setAttribute(name, attrs[name]);
+    });
+    (children || []).forEach(function (child) {
+      el.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+    });
+    return el;
+  }
+
+  var CSS = [
+    ":host { all: initial; position: fixed; right: 16px; bottom: 16px; z-index: 2147483000;",
+    "  font: 16px/1.5 system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif; color: #1b1b1b; }",
+    "*, *::before, *::after { box-sizing: border-box; }",
+    "button, textarea { font: inherit; }",
+    ":focus-visible { outline: 3px solid #b34700; outline-offset: 2px; }",
+    ".bubble { display: flex; align-items: center; gap: 8px; border: 0; border-radius: 999px;",
+    "  background: #17406d; color: #fff; padding: 12px 18px; cursor: pointer;",
+    "  box-shadow: 0 4px 14px rgba(0,0,0,.3); font-weight: 600; }",
+    ".bubble:hover { background: #0f2d4f; }",
+    ".bubble svg { width: 22px; height: 22px; fill: currentColor; }",
+    ".panel { position: fixed; right: 16px; bottom: 80px; width: min(420px, calc(100vw - 32px));",
+    "  height: min(620px, calc(100vh - 104px)); display: flex; flex-direction: column; background: #fff;",
+    "  border: 1px solid #8a8a8a; border-radius: 12px; box-shadow: 0 8px 30px rgba(0,0,0,.3); overflow: hidden; }",
+    ".panel[hidden] { display: none; }",
+    ".head { display: flex; align-items: center; justify-content: space-between; gap: 8px;",
+    "  background: #17406d; color: #fff; padding: 8px 8px 8px 16px; }",
+    ".head h2 { font-size: 1.05rem; margin: 0; }",
+    ".close { border: 0; background: transparent; color: #fff; font-size: 1.6rem; line-height: 1;",
+    "  width: 44px; height: 44px; border-radius: 8px; cursor: pointer; }",
+    ".close:focus-visible { outline-color: #ffd27a; }",
+    ".notices { background: #fff4e5; color: #4d3000; font-size: .85rem; padding: 6px 16px;",
+    "  border-bottom: 1px solid #e0c9a6; }",
+    ".notices p { margin: 2px 0; }",
+    ".log { flex: 1; overflow-y: auto; padding: 12px 16px; }",
+    ".msg { margin: 0 0 12px; }",
+    ".who { font-weight: 700; font-size: .85rem; color: #3d3d3d; margin: 0; }",
+    ".user .bodytext { background: #e8eef6; border-radius: 8px; padding: 6px 10px; margin: 2px 0 0;",
+    "  white-space: pre-wrap; overflow-wrap: anywhere; }",
+    ".bot .bodytext { margin: 2px 0 0; overflow-wrap: anywhere; }",
+    ".cite { font-size: .85rem; margin-left: 2px; }",
+    "a { color: #0b4f9c; }",
+    ".sources { font-size: .85rem; margin: 6px 0 0; padding-left: 20px; }",
+    ".sources-title { font-size: .85rem; font-weight: 700; margin: 8px 0 0; }",
+    ".meta { color: #4a4a4a; }",
+    ".orientation { background: #f3f3f3; border-left: 4px solid #17406d; padding: 6px 10px; }",
+    ".error { color: #8f1d1d; background: #fdecec; border-radius: 8px; padding: 6px 10px; }",
+    ".status { min-height: 1.5em; font-size: .85rem; color: #3d3d3d; padding: 0 16px; margin: 0; }",
+    ".feedback { display: flex; flex-wrap: wrap; align-items: center; gap: 6px; font-size: .85rem; margin-top: 6px; }",
+    ".feedback button { border: 1px solid #17406d; background: #fff; color: #17406d; border-radius: 6px;",
+    "  padding: 4px 10px; cursor: pointer; min-height: 32px; }",
+    "form { border-top: 1px solid #c8c8c8; padding: 8px 16px 12px; }",
+    "label { display: block; font-weight: 600; font-size: .9rem; }",
+    ".hint { font-size: .8rem; color: #4a4a4a; margin: 0 0 4px; }",
+    ".row { display: flex; gap: 8px; align-items: flex-end; }",
+    "textarea { flex: 1; min-height: 44px; max-height: 120px; resize: vertical; padding: 8px;",
+    "  border: 1px solid #6b6b6b; border-radius: 8px; color: #1b1b1b; background: #fff; }",
+    ".send { border: 0; border-radius: 8px; background: #17406d; color: #fff; padding: 10px 14px;",
+    "  min-height: 44px; cursor: pointer; font-weight: 600; }",
+    ".send[aria-disabled='true'] { background: #5a6b80; cursor: progress; }",
+    "@media (max-width: 480px) {",
+    "  :host { right: 8px; bottom: 8px; }",
+    "  .panel { right: 8px; left: 8px; width: auto; bottom: 72px; height: calc(100vh - 88px); }",
+    "}",
+    "@media (prefers-reduced-motion: no-preference) { .panel { transition: opacity .15s; } }",
+  ].join("\n");
+
+  var ICON = "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z";
+
+  // Parse "event: x\ndata: {...}" blocks out of a growing text buffer.
+  function takeEvents(state) {
+    var events = [];
+    var text = state.buffer.replace(/\r\n?/g, "\n");
+    var end;
+    while ((end = text.indexOf("\n\n")) >= 0) {
+      var block = text.slice(0, end);
+      text = text.slice(end + 2);
+      var name = "message";
+      var data = [];
+      block.split("\n").forEach(function (line) {
+        if (!line || line.charAt(0) === ":") return;
+        var colon = line.indexOf(":");
+        var field = colon < 0 ? line : line.slice(0, colon);
+        var value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+        if (field === "event") name = value;
+        else if (field === "data") data.push(value);
+      });
+      if (data.length) events.push({ name: name, data: data.join("\n") });
+    }
+    state.buffer = text;
+    return events;
+  }
+
+  class GuichetChat extends HTMLElement {
+    constructor() {
+      super();
+      this.api = "";
+      this.busy = false;
+      this.sources = {};
+      var root = this.attachShadow({ mode: "open" });
+      if (root.adoptedStyleSheets !== undefined && typeof CSSStyleSheet === "function") {
+        var sheet = new CSSStyleSheet();
+        sheet.replaceSync(CSS); // constructed sheets pass a strict CSP (no inline style)
+        root.adoptedStyleSheets = [sheet];
+      } else {
+        root.appendChild(h("style", { text: CSS }));
+      }
+      this.build(root);
+    }
+
+    connectedCallback() {
+      this.api = (this.getAttribute("api") || baseUrl()).replace(/\/+$/, "");
+    }
+
+    build(root) {
+      var self = this;
+      var svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+      svg.setAttribute("viewBox", "0 0 24 24");
+      svg.setAttribute("aria-hidden", "true");
+      svg.setAttribute("focusable", "false");
+      var path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+      path.setAttribute("d", ICON);
+      svg.appendChild(path);
+
+      this.bubble = h("button", {
+        type: "button", class: "bubble", "aria-expanded": "false", "aria-controls": "guichet-panel",
+        "aria-label": t("bubble") + " " + t("open"),
+      }, [svg, h("span", { "aria-hidden": "true", text: t("bubble") })]);
+
+      this.closeButton = h("button", { type: "button", class: "close", "aria-label": t("close"), text: "×" });
+      this.log = h("div", { class: "log", role: "log", "aria-live": "polite", "aria-relevant": "additions text",
+        "aria-label": t("title"), tabindex: "0" });
+      this.status = h("p", { class: "status", role: "status", "aria-live": "polite" });
+      this.input = h("textarea", { id: "guichet-question", name: "question", rows: "2",
+        "aria-describedby": "guichet-hint", autocomplete: "off" });
+      this.send = h("button", { type: "submit", class: "send", text: t("send") });
+      this.form = h("form", { novalidate: "" }, [
+        h("label", { for: "guichet-question", text: t("label") }),
+        h("p", { class: "hint", id: "guichet-hint", text: t("hint") }),
+        h("div", { class: "row" }, [this.input, this.send]),
+      ]);
+      this.panel = h("div", {
+        class: "panel", id: "guichet-panel", role: "dialog", "aria-modal": "false",
+        "aria-labelledby": "guichet-title", hidden: "",
+      }, [
+        h("div", { class: "head" }, [h("h2", { id: "guichet-title", text: t("title") }), this.closeButton]),
+        h("div", { class: "notices" }, [h("p", { text: t("privacy") }), h("p", { text: t("disclaimer") })]),
+        this.log,
+        this.status,
+        this.form,
+      ]);
+      this.log.appendChild(this.message("bot", t("assistant"), [h("p", { class: "bodytext", text: t("welcome") })]));
+      root.appendChild(this.panel);
+      root.appendChild(this.bubble);
+
+      this.bubble.addEventListener("click", function () { self.toggle(); });
+      this.closeButton.addEventListener("click", function () { self.close(); });
+      this.panel.addEventListener("keydown", function (event) {
+        if (event.key === "Escape") { event.preventDefault(); self.close(); }
+      });
+      this.input.addEventListener("keydown", function (event) {
+        if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+          event.preventDefault();
+          self.submit();
+        }
+      });
+      this.form.addEventListener("submit", function (event) { event.preventDefault(); self.submit(); });
+    }
+
+    toggle() { if (this.panel.hidden) this.open(); else this.close(); }
+
+    open() {
+      this.panel.hidden = false;
+      this.bubble.setAttribute("aria-expanded", "true");
+      this.input.focus();
+    }
+
+    close() {
+      this.panel.hidden = true;
+      this.bubble.setAttribute("aria-expanded", "false");
+      this.bubble.focus();
+    }
+
+    message(kind, who, body) {
+      return h("div", { class: "msg " + kind }, [h("p", { class: "who", text: who })].concat(body));
+    }
+
+    setBusy(busy) {
+      this.busy = busy;
+      this.send.setAttribute("aria-disabled", busy ? "true" : "false");
+    }
+
+    submit() {
+      var question = this.input.value.trim();
+      if (this.busy || !question) return;
+      this.input.value = "";
+      this.log.appendChild(this.message("user", t("you"), [h("p", { class: "bodytext", text: question })]));
+      this.ask(question);
+    }
+
+    async ask(question) {
+      var turn = { text: h("p", { class: "bodytext" }), done: false };
+      turn.node = this.message("bot", t("assistant"), [turn.text]);
+      this.log.appendChild(turn.node);
+      this.sources = {};
+      this.setBusy(true);
+      this.status.textContent = t("thinking");
+      try {
+        var response = await fetch(this.api + "/api/v1/ask/stream", {
+          method: "POST",
+          headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
+          body: JSON.stringify({ question: question }),
+        });
+        if (!response.ok) {
+          var detail = null;
+          try { detail = (await response.json()).detail; } catch (e) { /* not JSON */ }
+          this.error(turn, typeof detail === "string" ? detail : t("network_error"));
+          return;
+        }
+        var reader = response.body.getReader();
+        var decoder = new TextDecoder();
+        var state = { buffer: "" };
+        for (;;) {
+          var chunk = await reader.read();
+          if (chunk.done) break;
+          state.buffer += decoder.decode(chunk.value, { stream: true });
+          var events = takeEvents(state);
+          for (var i = 0; i < events.length; i++) this.handle(turn, events[i]);
+        }
+        if (!turn.done) this.error(turn, t("network_error"));
+      } catch (e) {
+        this.error(turn, t("network_error"));
+      } finally {
+        this.setBusy(false);
+        this.log.scrollTop = this.log.scrollHeight;
+      }
+    }
+
+    handle(turn, event) {
+      var data;
+      try { data = JSON.parse(event.data); } catch (e) { return; }
+      if (event.name === "queue") {
+        this.status.textContent = t("queue", { position: data.position });
+      } else if (event.name === "sources") {
+        var self = this;
+        (data.sources || []).forEach(function (s) { self.sources[s.id] = s; });
+        this.status.textContent = t("thinking");
+      } else if (event.name === "sentence") {
+        this.sentence(turn, data);
+      } else if (event.name === "done") {
+        this.finish(turn, data);
+      } else if (event.name === "error") {
+        this.error(turn, typeof data.detail === "string" ? data.detail : t("network_error"));
+      }
+      this.log.scrollTop = this.log.scrollHeight;
+    }
+
+    citation(id) {
+      var source = this.sources[id];
+      var href = source && source.url ? safeHref(source.url) : null;
+      var label = "[" + id + "]";
+      if (!href) return h("span", { class: "cite", text: label });
+      return h("a", {
+        class: "cite", href: href, target: "_blank", rel: "noopener noreferrer",
+        title: source.title, "aria-label": "Source " + id + " : " + source.title + " (nouvel onglet)",
+        text: label,
+      });
+    }
+
+    sentence(turn, data) {
+      var self = this;
+      var span = h("span", { class: "sentence", text: (turn.text.childNodes.length ? " " : "") + data.text });
+      turn.text.appendChild(span);
+      (data.source_ids || []).forEach(function (id) {
+        turn.text.appendChild(document.createTextNode(" "));
+        turn.text.appendChild(self.citation(id));
+      });
+    }
+
+    finish(turn, answer) {
+      var self = this;
+      turn.done = true;
+      this.status.textContent = t("done");
+      (answer.sources || []).forEach(function (s) { self.sources[s.id] = s; });
+      if (answer.verdict === "refused" || !(answer.sentences || []).length) {
+        turn.text.remove();
+        turn.node.appendChild(h("p", { class: "bodytext orientation", text: answer.orientation || answer.text || "" }));
+      } else if ((answer.sources || []).length) {
+        turn.node.appendChild(h("p", { class: "sources-title", text: t("sources") }));
+        var list = h("ol", { class: "sources" });
+        answer.sources.forEach(function (s) {
+          var href = s.url ? safeHref(s.url) : null;
+          var title = href
+            ? h("a", { href: href, target: "_blank", rel: "noopener noreferrer", text: s.title })
+            : h("span", { text: s.title });
+          var meta = [];
+          if (!href) meta.push(t("source_no_link"));
+          if (s.updated) meta.push(t("updated", { date: s.updated }));
+          var item = h("li", { value: String(s.id) }, [title]);
+          if (meta.length) item.appendChild(h("span", { class: "meta", text: " — " + meta.join(", ") }));
+          list.appendChild(item);
+        });
+        turn.node.appendChild(list);
+      }
+      if (answer.id) turn.node.appendChild(this.feedback(answer.id));
+    }
+
+    feedback(answerId) {
+      var self = this;
+      var box = h("div", { class: "feedback", role: "group", "aria-label": t("feedback_question") },
+        [h("span", { text: t("feedback_question") })]);
+      [["up", t("feedback_up")], ["down", t("feedback_down")]].forEach(function (pair) {
+        var button = h("button", { type: "button", text: pair[1] });
+        button.addEventListener("click", function () { self.rate(box, answerId, pair[0]); });
+        box.appendChild(button);
+      });
+      return box;
+    }
+
+    async rate(box, answerId, rating) {
+      var text = t("network_error");
+      try {
+        var response = await fetch(this.api + "/api/v1/feedback", {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ answer_id: answerId, rating: rating }),
+        });
+        var body = await response.json();
+        if (typeof body.detail === "string") text = body.detail;
+      } catch (e) { /* keep the network message */ }
+      var note = h("span", { role: "status", text: text });
+      box.replaceChildren(note);
+      this.input.focus();
+    }
+
+    error(turn, text) {
+      turn.done = true;
+      this.status.textContent = "";
+      turn.node.appendChild(h("p", { class: "bodytext error", role: "alert", text: text }));
+    }
+  }
+
+  if (!customElements.get("guichet-chat")) customElements.define("guichet-chat", GuichetChat);
+
+  function mount() {
+    if (document.querySelector("guichet-chat")) return;
+    var chat = document.createElement("guichet-chat");
+    chat.setAttribute("api", baseUrl());
+    document.body.appendChild(chat);
+  }
+  if (document.body) mount();
+  else document.addEventListener("DOMContentLoaded", mount);
+})();
