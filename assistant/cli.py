@@ -165,6 +165,56 @@ def ask(
     )
 
 
+@eval_app.command("run")
+def eval_run(
+    dataset: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--dataset", "-d", help="demo, spf-105, montpellier, injection, smoke, or a JSONL"
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="TOML: name, datasets, models, [settings]")
+    ] = None,
+    model: Annotated[
+        list[str] | None, typer.Option("--model", "-m", help="default, 0.5b, smollm2 or a GGUF")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="first N questions of each dataset")] = None,
+    verify: Annotated[bool, typer.Option("--verify/--no-verify", help="ablation: off")] = True,
+    out: Annotated[Path, typer.Option(help="reports folder")] = Path("reports"),
+    rebuild: Annotated[bool, typer.Option(help="re-check the spf532 index too")] = False,
+) -> None:
+    """Run datasets through the real pipeline; write reports/<date>-<config>/ (resumable)."""
+    from evals.run import load_config, run
+
+    if config is not None and not config.is_file():
+        _fail(f"fichier de configuration introuvable : {config}")
+    try:
+        result = run(
+            dataset, config=load_config(config), models=model, limit=limit, verify=verify,
+            out=out, rebuild=rebuild,
+        )  # fmt: skip
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    typer.echo(f"{len(result.records)} answers · {result.seconds:.0f} s")
+    typer.echo(f"report: {result.folder / 'report.html'}")
+    typer.echo(f"        {result.folder / 'report.md'}")
+
+
+@eval_app.command("compare")
+def eval_compare(
+    a: Annotated[Path, typer.Argument(help="report folder A")],
+    b: Annotated[Path, typer.Argument(help="report folder B")],
+) -> None:
+    """Print the metric deltas of two report folders side by side."""
+    from evals.report import compare
+
+    for folder in (a, b):
+        if not (folder / "results.jsonl").is_file():
+            _fail(f"pas de results.jsonl dans {folder}")
+    typer.echo(compare(a, b))
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option()] = None,

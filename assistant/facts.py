@@ -20,6 +20,7 @@ date       1er janvier 2025 · 1 janvier 2025 · 01/01/2025       ``2025-01-01``
 date       15 mars (no year)                                    ``--03-15``
 date       mars 2025                                            ``2025-03``
 date       2024 (a year alone)                                  ``2024``
+date       mardi · mardis / du lundi au vendredi · lundi-vendredi  ``mardi`` / ``lundi-vendredi``
 time       8h30 · 8 h 30 · 08:30 · 8h30min                      ``08:30``
 time       9h · 9 h 00 · 9 heures                               ``09:00``
 reference  article L. 2122-22 · art. L2122-22 · L. 2122-22      ``article:l2122-22``
@@ -34,6 +35,8 @@ Matching rules, :func:`facts_missing_from` (the sentence's fact must be in a sou
 * a partial date ("15 mars") matches a full date with the same day and month; a full date
   matches a full date, or a partial date with the same day and month when the year also
   appears in the sources; a year or a month+year matches a full date that contains it;
+* a weekday matches a source naming it or a source range containing it ("mardi" in "du lundi
+  au vendredi"); a range matches when every day of it is in the sources;
 * a Cerfa reference without version ("cerfa 13703") matches any version of that form number in
   the sources ("13703*07"): the number before the star must match. A reference *with* a
   version needs that exact version: a model must not invent a version;
@@ -219,6 +222,10 @@ _TIME_H = re.compile(
 _TIME_WORD = re.compile(
     r"(?:\b(?:à|de|dès|jusqu['’]à|avant|après)\s+|[-–]\s*)(midi|minuit)\b", _FLAGS
 )
+_WEEKDAY_NAMES = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+_WEEKDAY = r"(lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche)s?"
+_WEEKDAY_RANGE = re.compile(rf"\b{_WEEKDAY}\s*(?:au|à|a|-|–|jusqu['’]au)\s*{_WEEKDAY}\b", _FLAGS)
+_WEEKDAY_ONE = re.compile(rf"\b{_WEEKDAY}\b", _FLAGS)
 _AMOUNT_TAIL = (
     r"(?:\s?(millions?|milliards?)\s+(?:d['’]\s?)?)?"
     r"\s?(?:€|euros?(?!\w)|EUR(?!\w)|(k€|M€))"
@@ -239,9 +246,8 @@ _YEAR = re.compile(r"(?<![\d,.\w])(19\d{2}|20\d{2})(?!\d|[,.]\d|\w)")
 
 
 class _Extractor:
-    def __init__(self, text: str, *, allow_one: bool) -> None:
+    def __init__(self, text: str) -> None:
         self.text = text
-        self.allow_one = allow_one
         self.taken: list[tuple[int, int]] = []
         self.found: list[tuple[int, Fact]] = []
 
@@ -296,7 +302,7 @@ def _quantity_key(num: str, unit: str, qualifier: str | None, allow_one: bool) -
 
 
 def _extract(text: str, *, allow_one: bool = False) -> list[Fact]:
-    x = _Extractor(text, allow_one=allow_one)
+    x = _Extractor(text)
 
     # e-mails before URLs (a domain inside an address is not a URL)
     for m in x.each(_EMAIL):
@@ -339,13 +345,13 @@ def _extract(text: str, *, allow_one: bool = False) -> list[Fact]:
 
     # dates
     for m in x.each(_DATE_RANGE):
-        keys = [_date_key(m.group(i), m.group(3), m.group(4)) for i in (1, 2)]
-        if all(keys):
-            x.add(m, "date", [k for k in keys if k])
+        days = [_date_key(m.group(i), m.group(3), m.group(4)) for i in (1, 2)]
+        if all(days):
+            x.add(m, "date", [k for k in days if k])
     for m in x.each(_DATE_TEXT):
-        key = _date_key(m.group(1), m.group(2), m.group(3))
-        if key:
-            x.add(m, "date", [key])
+        day = _date_key(m.group(1), m.group(2), m.group(3))
+        if day:
+            x.add(m, "date", [day])
     for m in x.each(_DATE_NUM):
         d, mo, y = int(m.group(1)), int(m.group(3)), m.group(4)
         year = int(y) + 2000 if len(y) == 2 else int(y)
@@ -356,9 +362,9 @@ def _extract(text: str, *, allow_one: bool = False) -> list[Fact]:
         if 1 <= d <= 31 and 1 <= mo <= 12:
             x.add(m, "date", [f"{y:04d}-{mo:02d}-{d:02d}"])
     for m in x.each(_MONTH_YEAR):
-        mo = _MONTHS.get(fold(m.group(1)).lower().rstrip("."))
-        if mo:
-            x.add(m, "date", [f"{int(m.group(2)):04d}-{mo:02d}"])
+        month = _MONTHS.get(fold(m.group(1)).lower().rstrip("."))
+        if month:
+            x.add(m, "date", [f"{int(m.group(2)):04d}-{month:02d}"])
 
     # times
     for m in x.each(_TIME_COLON):
@@ -367,6 +373,12 @@ def _extract(text: str, *, allow_one: bool = False) -> list[Fact]:
         x.add(m, "time", [f"{int(m.group(1)):02d}:{m.group(2) or '00'}"])
     for m in x.each(_TIME_WORD):
         x.add(m, "time", ["12:00" if fold(m.group(1)).lower() == "midi" else "00:00"], m.group(1))
+
+    # days of the week (opening days): "du lundi au vendredi" is one fact, a range
+    for m in x.each(_WEEKDAY_RANGE):
+        x.add(m, "date", [f"{m.group(1).lower()}-{m.group(2).lower()}"])
+    for m in x.each(_WEEKDAY_ONE):
+        x.add(m, "date", [m.group(1).lower()])
 
     # amounts, percentages, quantities
     for m in x.each(_AMOUNT_RANGE):
@@ -380,13 +392,13 @@ def _extract(text: str, *, allow_one: bool = False) -> list[Fact]:
         if value is not None:
             x.add(m, "amount", [f"{_canon(value)}%"])
     for m in x.each(_QTY_RANGE):
-        keys = [_quantity_key(m.group(i), m.group(3), m.group(4), allow_one) for i in (1, 2)]
-        if all(keys):
-            x.add(m, "amount", [k for k in keys if k])
+        qty = [_quantity_key(m.group(i), m.group(3), m.group(4), allow_one) for i in (1, 2)]
+        if all(qty):
+            x.add(m, "amount", [k for k in qty if k])
     for m in x.each(_QTY):
-        key = _quantity_key(m.group(1), m.group(2), m.group(3), allow_one)
-        if key:
-            x.add(m, "amount", [key])
+        one = _quantity_key(m.group(1), m.group(2), m.group(3), allow_one)
+        if one:
+            x.add(m, "amount", [one])
 
     # a year alone
     for m in x.each(_YEAR):
@@ -415,7 +427,10 @@ def _derived(fact: Fact) -> list[str]:
     k = fact.key
     out = [k]
     if fact.kind == "date":
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", k):
+        days = _weekday_span(k)
+        if days and len(days) > 1:
+            out += days
+        elif re.fullmatch(r"\d{4}-\d{2}-\d{2}", k):
             out += [f"--{k[5:]}", k[:7], k[:4]]
         elif re.fullmatch(r"\d{4}-\d{2}", k):
             out.append(k[:4])
@@ -429,6 +444,16 @@ def _derived(fact: Fact) -> list[str]:
         if q:
             out.append(q.group(1))
     return out
+
+
+def _weekday_span(key: str) -> list[str]:
+    """Days covered by a weekday key: "lundi-vendredi" → lundi … vendredi."""
+    parts = key.split("-")
+    if not all(p in _WEEKDAY_NAMES for p in parts) or len(parts) not in (1, 2):
+        return []
+    a, b = (_WEEKDAY_NAMES.index(p) for p in (parts[0], parts[-1]))
+    span = range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)]
+    return [_WEEKDAY_NAMES[i] for i in span]
 
 
 def source_keys(source_texts: Sequence[str]) -> set[tuple[str, str]]:
@@ -469,6 +494,9 @@ def fact_supported(fact: Fact, keys: set[tuple[str, str]], texts: Sequence[str] 
     if (fact.kind, fact.key) in keys:
         return True
     k = fact.key
+    days = _weekday_span(k) if fact.kind == "date" else []
+    if len(days) > 1:  # "du lundi au mercredi" inside the sources' days
+        return all(("date", d) in keys for d in days)
     if fact.kind == "date" and re.fullmatch(r"\d{4}-\d{2}-\d{2}", k):
         # "15 mars 2025" is supported by "15 mars" when the sources also name 2025
         return ("date", f"--{k[5:]}") in keys and ("date", k[:4]) in keys

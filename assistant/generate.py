@@ -116,10 +116,20 @@ _build_lock = threading.Lock()
 
 
 def load_generator(settings: Settings, model_path: Path | None = None) -> Generator:
-    """One in-process model per (path, threads); loading a GGUF takes seconds and ~1.5 GB."""
+    """One in-process model per (path, threads); loading a GGUF takes seconds and ~1.5 GB.
+    With ``settings.llm_urls`` set, one pool of OpenAI-compatible servers per URL list instead
+    (configuration only: see assistant/generate_remote.py)."""
     from assistant.provision import DEFAULT_LLM_SHA256
     from assistant.settings import DEFAULT_LLM_FILE
 
+    if settings.llm_urls:
+        from assistant.generate_remote import pool_from_settings
+
+        pool_key = ("servers", *settings.llm_urls)
+        with _build_lock:
+            if pool_key not in _generators:
+                _generators[pool_key] = pool_from_settings(settings)
+            return _generators[pool_key]
     path = Path(model_path or settings.gguf_path)
     key = (str(path), settings.llm_threads, settings.llm_ctx, settings.llm_prompt_lookup)
     with _build_lock:

@@ -8,13 +8,16 @@ the city's orientation text. Every front end (CLI, desk, API, evals) consumes ``
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 
 from assistant import messages as msg
 from assistant.answer import Answer, Check, Chunk, Event, Sentence, Source, Timings, Verdict
 from assistant.context import select_context
 from assistant.embedding import Embedder, load_embedder
+from assistant.gate import best_dense, coverage, passes
 from assistant.generate import GenerationError, GenerationTimeout, Generator, Usage
 from assistant.prompt import NOT_FOUND, build_messages, citation_grammar, parse_line
 from assistant.retrieve import HybridRetriever
@@ -56,9 +59,24 @@ class Assistant:
         self.embedder = embedder or load_embedder(settings.embedder)
         self.retriever = retriever or HybridRetriever(settings, collection, self.embedder)
         self._generator = generator
-        self.verifier = SentenceVerifier(embed=self.embedder.passages)
+        self.verifier = SentenceVerifier(embed=self.embedder.sentences)
         self.verify_enabled = verify
         self.orientation = msg.Orientation()
+        self._cache = AnswerCache(settings.answer_cache_size)
+        self._config_hash = settings.model_dump_json(
+            include={
+                "top_k",
+                "dense_weight",
+                "context_tokens",
+                "context_mode",
+                "llm_path",
+                "llm_urls",
+                "llm_max_tokens",
+                "gate_min_dense",
+                "gate_min_coverage",
+                "quote_min_coverage",
+            }
+        ) + str(verify)
 
     @property
     def generator(self) -> Generator:
@@ -80,11 +98,27 @@ class Assistant:
     def events(self, question: str, *, service: str | None = None) -> Iterator[Event]:
         question = validate_question(question, self.settings.max_question_chars)
         t0 = time.perf_counter()
+        key = self._cache_key(question, service)
+        cached = self._cache.get(key)
+        if cached is not None:
+            yield from _replay(cached, t0)
+            return
+        for event in self._answer(question, service, t0):
+            if event.kind == "done" and event.answer is not None and _cacheable(event.answer):
+                self._cache.put(key, event.answer)
+            yield event
+
+    def _cache_key(self, question: str, service: str | None) -> tuple:
+        """Same normalised question, same corpus version, same configuration."""
+        normalised = " ".join(content_stems(question)) or question.lower()
+        return (normalised, service, self.retriever.corpus_version(), self._config_hash)
+
+    def _answer(self, question: str, service: str | None, t0: float) -> Iterator[Event]:
         timings = Timings()
         chunks = self.retriever.search(question, self.settings.top_k, service=service)
         timings.retrieve_ms = (time.perf_counter() - t0) * 1000
-        best = _best_dense(chunks)
-        if best < self.settings.gate_min_dense:
+        dense, cov = best_dense(chunks), coverage(question, chunks)
+        if not passes(dense, cov, self.settings.gate_min_dense, self.settings.gate_min_coverage):
             yield self._done(
                 question, Verdict.refused, [msg.REFUSAL_REASON_NO_MATCH], [], [], [], timings, t0
             )
@@ -204,9 +238,11 @@ class Assistant:
 
     def _quote(self, question: str, chunks: list[Chunk], sources: list[Source]) -> Sentence | None:
         """The most relevant source sentence window, quoted verbatim, when retrieval is sure."""
-        if not sources or _best_dense(chunks) < self.settings.quote_min_dense:
+        if not sources:
             return None
         source = sources[0]
+        if coverage(question, [chunks[0]]) < self.settings.quote_min_coverage:
+            return None
         q = set(content_stems(question))
         sentences = split_sentences(source.excerpt) or [source.excerpt]
         best = max(range(len(sentences)), key=lambda i: len(q & set(content_stems(sentences[i]))))
@@ -250,6 +286,47 @@ class Assistant:
         return Event(kind="done", answer=answer)
 
 
-def _best_dense(chunks: list[Chunk]) -> float:
-    scores = [c.dense_score for c in chunks if c.dense_score is not None]
-    return max(scores, default=0.0)
+class AnswerCache:
+    """LRU of finished answers. Keys carry the corpus version, so a re-ingest invalidates."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple, Answer] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> Answer | None:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        return None
+
+    def put(self, key: tuple, answer: Answer) -> None:
+        if self.size <= 0:
+            return
+        with self._lock:
+            self._items[key] = answer
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+def _cacheable(answer: Answer) -> bool:
+    """Errors and time-outs are not answers: never serve them again."""
+    return not any(
+        r.startswith((msg.REFUSAL_REASON_ERROR, msg.REFUSAL_REASON_TIMEOUT)) for r in answer.reasons
+    )
+
+
+def _replay(cached: Answer, t0: float) -> Iterator[Event]:
+    answer = cached.model_copy(deep=True)
+    answer.timings = Timings(
+        total_ms=(time.perf_counter() - t0) * 1000,
+        first_sentence_ms=(time.perf_counter() - t0) * 1000,
+    )
+    answer.reasons = [*answer.reasons, "réponse déjà calculée (cache)"]
+    if answer.sources:
+        yield Event(kind="sources", sources=answer.sources)
+    for sentence in answer.sentences:
+        yield Event(kind="sentence", sentence=sentence)
+    yield Event(kind="done", answer=answer)

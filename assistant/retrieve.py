@@ -116,6 +116,14 @@ class HybridRetriever:
         )
         self.fusion = fusion
 
+    def corpus_version(self) -> tuple:
+        """Changes whenever an ingest (in any process) commits: the docstore is saved last."""
+        try:
+            stat = self.settings.docstore_file(self.collection).stat()
+        except FileNotFoundError:
+            return (self.collection, 0, 0)
+        return (self.collection, stat.st_mtime_ns, stat.st_size)
+
     def search(
         self,
         query: str,

@@ -64,10 +64,14 @@ class Settings(BaseSettings):
     llm_seed: int = 0
     llm_prompt_lookup: bool = False
     context_tokens: int = 700
+    answer_cache_size: int = 256
     context_mode: str = Field(default="windows", description="'windows' or 'chunks'")
     # Relevance gate and support thresholds (calibrated: see evals/, README "Grounding")
-    gate_min_dense: float = 0.80
-    quote_min_dense: float = 0.84
+    gate_min_dense: float = 0.818
+    gate_min_coverage: float = 0.6
+    # The quoted-passage fallback needs more confidence than the gate: a passage is only
+    # quoted when it covers most of the question's content words.
+    quote_min_coverage: float = 0.6
 
     # --- serving -----------------------------------------------------------------------------
     host: str = "127.0.0.1"
@@ -90,9 +94,8 @@ class Settings(BaseSettings):
     def qdrant_folder(self) -> Path:
         return self.qdrant_path or (self.data_dir / "qdrant")
 
-    @property
-    def docstore_path(self) -> Path:
-        return self.data_dir / "docstore" / f"{self.collection}.json"
+    def docstore_file(self, collection: str | None = None) -> Path:
+        return self.data_dir / "docstore" / f"{collection or self.collection}.json"
 
     @property
     def database_path(self) -> Path:

@@ -139,7 +139,7 @@ class Ingestor:
         self.collection = collection or settings.collection
         self.embedder = load_embedder(settings.embedder)
         self.store = vector_store(settings, self.collection, self.embedder.dim)
-        self.docstore_path = settings.data_dir / "docstore" / f"{self.collection}.json"
+        self.docstore_path = settings.docstore_file(self.collection)
         self.docstore = load_docstore(self.docstore_path)
         self.pipeline = IngestionPipeline(
             transformations=[

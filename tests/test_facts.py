@@ -34,7 +34,8 @@ def one(text: str) -> tuple[str, str]:
          ("email", "etat-civil@villebelle.fr")),
         (
             ["https://www.villebelle.fr/etat-civil/", "http://villebelle.fr/etat-civil",
-             "www.villebelle.fr/etat-civil", "villebelle.fr/etat-civil/", "VilleBelle.fr/Etat-Civil"],
+             "www.villebelle.fr/etat-civil", "villebelle.fr/etat-civil/",
+             "VilleBelle.fr/Etat-Civil"],
             ("url", "villebelle.fr/etat-civil"),
         ),
         (["15 €", "15 euros", "15,00 €", "15€", "EUR 15", "15 EUR", "€15", "15.00 €", "15 euro"],
@@ -193,6 +194,19 @@ def test_missing_facts_are_reported(sentence: str) -> None:
 )
 def test_present_facts_are_accepted(sentence: str) -> None:
     assert facts_missing_from(sentence, [SOURCE]) == [], sentence
+
+
+def test_weekdays() -> None:
+    src = ["Accueil du lundi au vendredi. Le service urbanisme reçoit le mardi et le jeudi."]
+    assert keys("Ouvert du lundi au vendredi et le samedi.") == [
+        ("date", "lundi-vendredi"),
+        ("date", "samedi"),
+    ]
+    assert not facts_missing_from("Ouvert le mercredi.", src)  # inside the source's range
+    assert not facts_missing_from("Ouvert du mardi au jeudi.", src)
+    assert facts_missing_from("Ouvert le samedi.", src)
+    assert facts_missing_from("Ouvert du lundi au samedi.", src)
+    assert facts_missing_from("Il reçoit le lundi.", ["Il reçoit le mardi et le jeudi."])
 
 
 def test_cerfa_with_version_needs_the_version() -> None:

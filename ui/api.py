@@ -1,8 +1,8 @@
 """The public HTTP API (``/api/v1``) and the health, readiness and metrics endpoints.
 
 Every answer goes through the app's :class:`~ui.queue.WorkQueue` (one generation at a time,
-a bounded waiting line) and leaves as a :class:`~ui.public.PublicAnswer`: the staff ``Answer``
-is kept server-side, a short while, only so that a citizen's feedback can be stored with it.
+a bounded waiting line) and leaves as a :class:`~ui.public.PublicAnswer`; the staff ``Answer``
+stays server-side, in the desk's store, where a citizen's rating joins it.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import logging
 import threading
 import time
 import uuid
-from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Request
@@ -26,6 +26,7 @@ from slowapi import Limiter
 from assistant import messages as msg
 from assistant.answer import Answer, Event
 from assistant.pipeline import validate_question
+from assistant.settings import Settings
 from assistant.store import count_points
 from ui.metrics import Metrics
 from ui.protect import NotReady
@@ -36,7 +37,7 @@ from ui.state import AppState
 
 log = logging.getLogger("guichet.server")
 
-FEEDBACK_TAGS = ("sources fiables", "réponse incomplète", "source manquante", "information erronée")
+FEEDBACK_TAGS = tuple(msg.FEEDBACK_TAGS)
 HEARTBEAT_S = 15.0
 
 
@@ -76,28 +77,53 @@ class Readiness(BaseModel):
     documents: int | None = Field(default=None, description="passages indexés")
 
 
-class AnswerCache:
-    """The last answers, by public id, for feedback (staff need the full Answer with it)."""
+@dataclass(frozen=True)
+class Finished:
+    """The last item of an answer stream: the staff answer and what the citizen gets."""
 
-    def __init__(self, size: int = 1000) -> None:
-        self._items: OrderedDict[str, Answer] = OrderedDict()
-        self._size = size
+    answer: Answer
+    public: PublicAnswer
+
+
+class AnswerLog:
+    """Public answers go to the desk's SQLite store (channel "public", personal data masked)
+    so staff analytics see them and citizens can rate them; its random id is the public id."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._store: Any = None
         self._lock = threading.Lock()
 
-    def put(self, answer: Answer) -> str:
-        answer_id = uuid.uuid4().hex
+    def store(self) -> Any:
+        """The ``FeedbackStore``, or None while ``ui.feedback`` is unavailable."""
         with self._lock:
-            self._items[answer_id] = answer
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-        return answer_id
+            if self._store is None:
+                try:
+                    from ui.feedback import FeedbackStore  # the desk's store (issue 5)
+                except ImportError:
+                    return None
+                self._store = FeedbackStore(self.settings.database_path, redact=_redactor())
+            return self._store
 
-    def get(self, answer_id: str) -> Answer | None:
-        with self._lock:
-            return self._items.get(answer_id)
+    def record(self, answer: Answer) -> str:
+        store = self.store()
+        if store is not None:
+            try:
+                return str(store.record_answer(answer, "public"))
+            except Exception:  # storage trouble must not cost the citizen the answer
+                log.exception("could not record the public answer")
+        return uuid.uuid4().hex
 
 
-_COMMON = {
+def _redactor() -> Callable[[str], str]:
+    try:
+        from assistant.redact import redact
+    except ImportError:
+        return lambda text: text
+    return redact
+
+
+_COMMON: dict[int | str, dict[str, Any]] = {
     422: {"model": ValidationErrorBody, "description": "question vide, trop longue, JSON invalide"},
     429: {"model": ErrorBody, "description": "trop de requêtes : voir l'en-tête Retry-After"},
     503: {"model": ErrorBody, "description": "file d'attente pleine ou service non prêt"},
@@ -109,9 +135,25 @@ def sse(event: str, data: BaseModel | dict[str, Any]) -> bytes:
     return f"event: {event}\ndata: {payload}\n\n".encode()
 
 
+def sse_bytes(item: Any) -> bytes | None:
+    """One stream item as SSE bytes; None for what the public must not see."""
+    if isinstance(item, Heartbeat):
+        return b": keep-alive\n\n"
+    if isinstance(item, Waiting):
+        message = msg.QUEUE_POSITION.format(position=item.position)
+        return sse("queue", {"position": item.position, "message": message})
+    if isinstance(item, Finished):
+        return sse("done", item.public)
+    if item.kind == "sources" and item.sources is not None:
+        return sse("sources", {"sources": [public_source(s).model_dump() for s in item.sources]})
+    if item.kind == "sentence" and item.sentence is not None:
+        return sse("sentence", public_sentence(item.sentence))
+    return None  # "rejected" sentences are staff-only
+
+
 def build_router(state: AppState, limiter: Limiter, metrics: Metrics) -> APIRouter:
     settings = state.settings
-    cache = AnswerCache()
+    answers = AnswerLog(settings)
     router = APIRouter()
     ask_limit = limiter.shared_limit(settings.rate_limit, scope="ask")
 
@@ -121,18 +163,21 @@ def build_router(state: AppState, limiter: Limiter, metrics: Metrics) -> APIRout
             raise NotReady(state.startup_error or "not loaded")
         return question
 
-    def finish(answer: Answer) -> PublicAnswer:
-        metrics.observe_answer(answer)
-        return public_answer(answer, cache.put(answer))
+    def events(question: str, started: float) -> AsyncGenerator[Any, None]:
+        """Waiting, Event (sources, sentence, rejected), Heartbeat, then one Finished."""
 
-    def events(question: str, started: float) -> AsyncIterator[Waiting | Event | Heartbeat]:
-        def make():
+        def make() -> Iterator[Waiting | Event | Finished]:
             waited = False
             for item in state.ask_events(question):
                 if not waited and not isinstance(item, Waiting):
                     waited = True
                     metrics.queue_wait_seconds.observe(time.perf_counter() - started)
-                yield item
+                if isinstance(item, Event) and item.kind == "done" and item.answer is not None:
+                    metrics.observe_answer(item.answer)
+                    public = public_answer(item.answer, answers.record(item.answer))
+                    yield Finished(item.answer, public)
+                else:
+                    yield item
 
         return drive(make, heartbeat_s=HEARTBEAT_S)
 
@@ -146,13 +191,13 @@ def build_router(state: AppState, limiter: Limiter, metrics: Metrics) -> APIRout
     @ask_limit
     async def ask(request: Request, body: Annotated[AskRequest, Body()]) -> JSONResponse:
         question = check(body.question)
-        answer: Answer | None = None
+        finished: Finished | None = None
         async for item in events(question, time.perf_counter()):
-            if isinstance(item, Event) and item.kind == "done":
-                answer = item.answer
-        if answer is None:  # the pipeline always ends with "done"; be explicit anyway
+            if isinstance(item, Finished):
+                finished = item
+        if finished is None:  # the pipeline always ends with "done"; be explicit anyway
             raise RuntimeError("answer stream ended without a done event")
-        return JSONResponse(finish(answer).model_dump(mode="json"))
+        return JSONResponse(finished.public.model_dump(mode="json"))
 
     @router.post(
         "/api/v1/ask/stream",
@@ -182,10 +227,10 @@ def build_router(state: AppState, limiter: Limiter, metrics: Metrics) -> APIRout
             item: Any = first
             try:
                 while True:
-                    chunk = _event_bytes(item)
+                    chunk = sse_bytes(item)
                     if chunk:
                         yield chunk
-                    if isinstance(item, Event) and item.kind == "done":
+                    if isinstance(item, Finished):
                         return
                     item = await anext(stream)
             except StopAsyncIteration:
@@ -195,28 +240,6 @@ def build_router(state: AppState, limiter: Limiter, metrics: Metrics) -> APIRout
                 yield sse("error", {"detail": msg.INTERNAL_ERROR})
             finally:
                 await stream.aclose()
-
-        def _event_bytes(item: Any) -> bytes | None:
-            if isinstance(item, Heartbeat):
-                return b": keep-alive\n\n"
-            if isinstance(item, Waiting):
-                return sse(
-                    "queue",
-                    {
-                        "position": item.position,
-                        "message": msg.QUEUE_POSITION.format(position=item.position),
-                    },
-                )
-            if item.kind == "sources" and item.sources is not None:
-                return sse(
-                    "sources",
-                    {"sources": [public_source(s).model_dump(mode="json") for s in item.sources]},
-                )
-            if item.kind == "sentence" and item.sentence is not None:
-                return sse("sentence", public_sentence(item.sentence))
-            if item.kind == "done" and item.answer is not None:
-                return sse("done", finish(item.answer))
-            return None  # "rejected": staff-only
 
         return StreamingResponse(
             body_bytes(),
@@ -233,24 +256,18 @@ def build_router(state: AppState, limiter: Limiter, metrics: Metrics) -> APIRout
     )
     @limiter.limit(settings.rate_limit)
     async def feedback(request: Request, body: Annotated[FeedbackRequest, Body()]) -> JSONResponse:
-        try:
-            from ui.feedback import FeedbackStore  # the desk's store (issue 5)
-        except ImportError:
+        store = await run_in_threadpool(answers.store)
+        if store is None:
             return JSONResponse({"detail": msg.FEEDBACK_UNAVAILABLE}, status_code=503)
-        answer = cache.get(body.answer_id)
-        if answer is None:
-            return JSONResponse({"detail": msg.FEEDBACK_UNKNOWN_ANSWER}, status_code=404)
+        from ui.feedback import UnknownAnswer
 
-        def store() -> None:
-            FeedbackStore(settings.database_path).add(
-                answer=answer,
-                rating=body.rating,
-                tags=list(body.tags),
-                comment=body.comment,
-                channel="widget",
+        rating = 1 if body.rating == "up" else -1
+        try:
+            await run_in_threadpool(
+                store.add, body.answer_id, rating, list(body.tags), body.comment
             )
-
-        await run_in_threadpool(store)
+        except UnknownAnswer:
+            return JSONResponse({"detail": msg.FEEDBACK_UNKNOWN_ANSWER}, status_code=404)
         return JSONResponse({"detail": msg.FEEDBACK_THANKS})
 
     @router.get("/healthz", tags=["ops"], summary="Le processus répond")

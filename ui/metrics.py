@@ -9,11 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+)
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant.answer import Answer, Verdict
 from ui.public import reason_code
+
+disable_created_metrics()  # the *_created series only double the scrape size here
 
 # Answers on CPU take seconds to a minute or two; first sentences a few seconds.
 _ANSWER_BUCKETS = (0.5, 1, 2, 5, 10, 20, 30, 45, 60, 90, 120, 180, 300)

@@ -37,7 +37,8 @@ class NotReady(RuntimeError):
 def make_limiter() -> Limiter:
     """Per-client limits, keyed on the peer address. Behind a reverse proxy, uvicorn's
     ``--forwarded-allow-ips`` makes that the real client (X-Forwarded-For)."""
-    return Limiter(key_func=get_remote_address, headers_enabled=True, retry_after="delta-seconds")
+    # Headers only on the 429 (see _rate_limited): slowapi would put Retry-After on every 200.
+    return Limiter(key_func=get_remote_address, headers_enabled=False)
 
 
 def install(app: FastAPI, settings: Settings) -> None:
@@ -106,12 +107,11 @@ async def _rate_limited(request: Request, exc: RateLimitExceeded) -> JSONRespons
         seconds = max(1, math.ceil(reset - time.time()))
     except Exception:  # storage hiccup: still answer 429 with a sane delay
         log.warning("rate-limit window unavailable", exc_info=True)
-    response = JSONResponse(
+    return JSONResponse(
         {"detail": msg.RATE_LIMITED.format(seconds=seconds)},
         status_code=429,
-        headers={"Retry-After": str(seconds)},
+        headers={"Retry-After": str(seconds), "X-RateLimit-Limit": str(current[0].amount)},
     )
-    return limiter._inject_headers(response, current)  # type: ignore[return-value]
 
 
 async def _question_rejected(request: Request, exc: QuestionRejected) -> JSONResponse:

@@ -97,7 +97,7 @@ def public_sentence(sentence: Sentence) -> PublicSentence:
 def public_answer(answer: Answer, answer_id: str) -> PublicAnswer:
     codes = [reason_code(r) for r in answer.reasons]
     # "partial" carries a count of dropped sentences as its reason: staff-only, not shown.
-    main = next((c for c in codes if c is not RefusalReason.other), None)
+    main: RefusalReason | None = next((c for c in codes if c is not RefusalReason.other), None)
     if answer.verdict == Verdict.refused and main is None:
         main = RefusalReason.other
     if answer.verdict in (Verdict.answered, Verdict.partial):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -25,7 +25,7 @@ class Heartbeat:
 
 async def drive(
     make: Callable[[], Iterator[T]], *, heartbeat_s: float | None = None
-) -> AsyncIterator[T | Heartbeat]:
+) -> AsyncGenerator[T | Heartbeat, None]:
     loop = asyncio.get_running_loop()
     items: asyncio.Queue[tuple[Any, BaseException | None]] = asyncio.Queue()
     stop = threading.Event()

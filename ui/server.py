@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from html import escape
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -58,7 +59,7 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
             await run_in_threadpool(state.load)
         yield
 
-    app = FastAPI(
+    app = _fastapi(
         title="guichet — API publique",
         description=(
             "Assistant d'accueil de la mairie : réponses tirées des documents de la commune, "
@@ -89,6 +90,16 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
 
     _mount_desk(app, state)
     return app
+
+
+def _fastapi(**kwargs: Any) -> FastAPI:
+    """FastAPI whose /docs and /redoc assets are served locally (no CDN: works offline)."""
+    try:
+        from fastapi_offline import FastAPIOffline
+    except ImportError:  # docs pages then load Swagger UI from its CDN
+        log.warning("fastapi-offline missing: /docs needs Internet access")
+        return FastAPI(**kwargs)
+    return FastAPIOffline(**kwargs)
 
 
 def _mount_desk(app: FastAPI, state: AppState) -> None:

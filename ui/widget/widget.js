@@ -66,7 +66,7 @@
     ".bubble:hover { background: #0f2d4f; }",
     ".bubble svg { width: 22px; height: 22px; fill: currentColor; }",
     ".panel { position: fixed; right: 16px; bottom: 80px; width: min(420px, calc(100vw - 32px));",
-    "  height: min(620px, calc(100vh - 104px)); display: flex; flex-direction: column; background: #fff;",
+    "  height: min(620px, calc(100vh - 104px)); height: min(620px, calc(100dvh - 104px)); display: flex; flex-direction: column; background: #fff;",
     "  border: 1px solid #8a8a8a; border-radius: 12px; box-shadow: 0 8px 30px rgba(0,0,0,.3); overflow: hidden; }",
     ".panel[hidden] { display: none; }",
     ".head { display: flex; align-items: center; justify-content: space-between; gap: 8px;",
@@ -106,7 +106,8 @@
     ".send[aria-disabled='true'] { background: #5a6b80; cursor: progress; }",
     "@media (max-width: 480px) {",
     "  :host { right: 8px; bottom: 8px; }",
-    "  .panel { right: 8px; left: 8px; width: auto; bottom: 72px; height: calc(100vh - 88px); }",
+    "  .panel { right: 8px; left: 8px; width: auto; bottom: 72px; height: calc(100vh - 88px);",
+    "    height: calc(100dvh - 88px); }",
     "}",
     "@media (prefers-reduced-motion: no-preference) { .panel { transition: opacity .15s; } }",
   ].join("\n");

@@ -1,0 +1,37 @@
+"""The relevance gate: refuse before calling the model when retrieval found nothing relevant.
+
+Two signals, because each fails alone: e5's cosine is high even for unrelated French text
+(~0.78), and word coverage is fooled by common words. A question passes when the best dense
+score is high, or when it is fair and most of the question's content words appear in the best
+chunk (title included). Thresholds come from ``evals/calibrate_gate.py``.
+"""
+
+from __future__ import annotations
+
+from assistant.answer import Chunk
+from assistant.text import content_stems
+
+# A dense score this much above the threshold passes on its own.
+DENSE_ALONE_MARGIN = 0.03
+
+
+def coverage(question: str, chunks: list[Chunk]) -> float:
+    """Best share of the question's content stems found in one retrieved chunk (+ title)."""
+    q = set(content_stems(question))
+    if not q or not chunks:
+        return 0.0
+    best = 0.0
+    for c in chunks:
+        found = set(content_stems(f"{c.title} {c.section} {c.text}"))
+        best = max(best, len(q & found) / len(q))
+    return best
+
+
+def passes(dense: float, cov: float, min_dense: float, min_coverage: float) -> bool:
+    if dense >= min_dense + DENSE_ALONE_MARGIN:
+        return True
+    return dense >= min_dense and cov >= min_coverage
+
+
+def best_dense(chunks: list[Chunk]) -> float:
+    return max((c.dense_score for c in chunks if c.dense_score is not None), default=0.0)

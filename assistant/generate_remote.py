@@ -1,0 +1,453 @@
+"""Generation on a pool of OpenAI-compatible model servers, chosen by URL.
+
+Speaks ``POST /v1/chat/completions`` with ``stream: true`` (server-sent events) to llama.cpp's
+``llama-server``, llama-cpp-python's ``python -m llama_cpp.server`` or vLLM. Same contract as the
+in-process :class:`~assistant.generate.LlamaCppGenerator`: ``stream(messages, grammar, ...)``
+yields text, greedy decoding (``temperature: 0``, fixed ``seed``, no repeat penalty), output
+constrained by the citation grammar where the server accepts one. The pipeline verifies whatever
+comes back anyway: a line without a citation is rejected there.
+
+Grammar parameter, per engine (``grammar_param``):
+
+* ``"grammar"`` (default): GBNF string. llama.cpp's server and ``llama_cpp.server`` (0.3.x,
+  ``CreateChatCompletionRequest.grammar``) both accept it on chat completions.
+* ``"guided_grammar"``: vLLM before 0.10 (``extra_body``-style top-level field).
+* ``"structured_outputs"``: vLLM 0.10 and later (``{"structured_outputs": {"grammar": ...}}``).
+  vLLM's grammar engines (xgrammar) read GBNF-like EBNF; untested here (no vLLM offline).
+* ``"none"``: no constraint sent; only the pipeline's checks remain.
+
+Choice of server: least in-flight requests (counted by this process), ties broken round-robin.
+Health: a server is probed (``GET /health``, else ``GET /v1/models``) before its first use and,
+once marked down, again by the first request that comes ``health_interval_s`` later (no
+background thread). A request never waits on a server known to be down.
+
+Failover and streaming semantics. The pipeline only acts on complete lines (one claim per line),
+so releasing text line by line costs it nothing: each attempt holds back its unfinished line,
+and that partial line is thrown away when the server dies. If the server dies before any line was
+released, the whole request is simply re-run on another healthy server (the common case: the
+prompt takes most of the time). If lines were already released, the replacement attempt must
+*replay* them: with the same model, greedy decoding and the same seed it regenerates the same
+prefix, which is checked character by character and skipped; generation then continues past it.
+If the replay diverges (another model or build behind that URL), the request stops with a
+``GenerationError``: the caller keeps the lines it already verified and records the error, and
+never receives the start of one answer followed by another. A stream is complete only when a
+``finish_reason`` arrived: ``[DONE]`` alone (``llama_cpp.server`` interrupting a request when a
+second one arrives, unless started with ``--interrupt_requests false``) counts as cut short.
+
+``backend`` (``"server:<url>"``) and ``name`` (the model id that server reports) describe the
+server that answered the *calling thread's* last request (thread-local), so one generator can
+serve concurrent requests from several worker threads.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from assistant.generate import GenerationError, GenerationTimeout, Usage
+
+GRAMMAR_PARAMS = ("grammar", "guided_grammar", "structured_outputs", "none")
+CHARS_PER_TOKEN = 3.3  # French text, BPE tokenisers of the Qwen/Llama families: approximate
+
+
+class _ServerFailed(Exception):
+    """This server cannot serve the request: try another one."""
+
+
+class _Diverged(Exception):
+    """The replacement server did not replay the lines already released."""
+
+
+@dataclass
+class ServerState:
+    url: str
+    in_flight: int = 0
+    healthy: bool | None = None  # None: never probed
+    down_until: float = 0.0
+    last_error: str = ""
+    model: str = ""  # id reported by GET /v1/models
+    health_path: str | None = "/health"  # None once /health answered 404
+    tokenizer: str | None = None  # "count" (llama_cpp.server), "tokenize" (llama.cpp), "none"
+    bos_tokens: int = 0  # tokens /extras/tokenize adds to any text (BOS)
+    answered: int = 0
+    failures: int = 0
+    streamed_chars: int = 0  # received by attempts in progress (observability, tests)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "healthy": self.healthy,
+            "in_flight": self.in_flight,
+            "model": self.model,
+            "answered": self.answered,
+            "failures": self.failures,
+            "last_error": self.last_error,
+        }
+
+
+@dataclass
+class PoolStats:
+    requests: int = 0
+    failovers: int = 0  # attempts abandoned for another server
+    replays: int = 0  # failovers after lines were released, replay matched
+    diverged: int = 0  # replay did not match: request ended with an error
+    errors: list[str] = field(default_factory=list)
+
+
+class ServerPoolGenerator:
+    """A :class:`~assistant.generate.Generator` over several OpenAI-compatible servers."""
+
+    def __init__(
+        self,
+        urls: list[str],
+        api_key: str | None = None,
+        timeout_s: float = 120.0,
+        *,
+        connect_timeout_s: float = 3.0,
+        read_timeout_s: float | None = None,
+        health_interval_s: float = 10.0,
+        seed: int = 0,
+        grammar_param: str = "grammar",
+        model: str | None = None,
+        client: httpx.Client | None = None,
+    ) -> None:
+        if not urls:
+            raise ValueError("ServerPoolGenerator needs at least one URL")
+        if grammar_param not in GRAMMAR_PARAMS:
+            raise ValueError(f"grammar_param must be one of {GRAMMAR_PARAMS}")
+        self.servers = [ServerState(url.rstrip("/")) for url in dict.fromkeys(urls)]
+        self.timeout_s = timeout_s
+        self.connect_timeout_s = connect_timeout_s
+        # Longest silence tolerated inside a request (prompt reading included): a hung server
+        # is abandoned after this, a dead one at once (connection reset / refused).
+        self.read_timeout_s = read_timeout_s or min(timeout_s, 45.0)
+        self.health_interval_s = health_interval_s
+        self.seed = seed
+        self.grammar_param = grammar_param
+        self.request_model = model
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._client = client or httpx.Client(headers=headers, trust_env=False)
+        self._lock = threading.Lock()
+        self._rr = 0
+        self._local = threading.local()
+        self._token_cache: dict[str, int] = {}
+        self.stats = PoolStats()
+
+    # --- Generator attributes (per calling thread) -------------------------------------------
+    @property
+    def backend(self) -> str:
+        return getattr(self._local, "backend", "") or "server-pool"
+
+    @backend.setter
+    def backend(self, value: str) -> None:
+        self._local.backend = value
+
+    @property
+    def name(self) -> str:
+        current = getattr(self._local, "name", "")
+        if current:
+            return current
+        return next((s.model for s in self.servers if s.model), "") or "server-pool"
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._local.name = value
+
+    def status(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [s.snapshot() for s in self.servers]
+
+    def close(self) -> None:
+        self._client.close()
+
+    # --- health --------------------------------------------------------------------------------
+    def _timeout(self, read: float | None = None) -> httpx.Timeout:
+        read = read if read is not None else max(self.connect_timeout_s, 5.0)
+        return httpx.Timeout(connect=self.connect_timeout_s, read=read, write=read, pool=read)
+
+    def probe(self, server: ServerState) -> bool:
+        """GET /health (llama.cpp, vLLM), else /v1/models; learn the model id. Updates state."""
+        try:
+            if server.health_path:
+                r = self._client.get(server.url + server.health_path, timeout=self._timeout())
+                if r.status_code == 404:
+                    server.health_path = None
+                elif r.status_code != 200:
+                    raise _ServerFailed(f"{server.health_path} → HTTP {r.status_code}")
+            if server.health_path is None or not server.model:
+                r = self._client.get(server.url + "/v1/models", timeout=self._timeout())
+                if r.status_code != 200:
+                    raise _ServerFailed(f"/v1/models → HTTP {r.status_code}")
+                models = r.json().get("data") or []
+                if models:
+                    reported = str(models[0].get("id", ""))
+                    # llama_cpp.server reports the GGUF path: keep its stem, like in-process.
+                    server.model = Path(reported).stem if reported.endswith(".gguf") else reported
+        except (httpx.HTTPError, ValueError, _ServerFailed) as exc:
+            # A read timeout counts as down too: a stopped process still accepts connections.
+            # (llama_cpp.server answers even /v1/models only between generations, so a server
+            # busy with another client's request may be skipped until the next probe;
+            # llama.cpp's llama-server answers /health at once.)
+            self._mark_down(server, f"sonde : {exc}")
+            return False
+        with self._lock:
+            server.healthy = True
+            server.last_error = ""
+        return True
+
+    def _mark_down(self, server: ServerState, reason: str) -> None:
+        with self._lock:
+            server.healthy = False
+            server.down_until = time.monotonic() + self.health_interval_s
+            server.last_error = reason
+            server.failures += 1
+
+    def _acquire(self, tried: set[str]) -> ServerState | None:
+        """The least busy usable server not yet tried for this request, reserved (in_flight+1)."""
+        while True:
+            now = time.monotonic()
+            with self._lock:
+                fresh = [s for s in self.servers if s.url not in tried]
+                usable = [s for s in fresh if s.healthy is not False or now >= s.down_until]
+                if not usable:  # last resort: re-probe everything not tried, even if recent
+                    usable = [s for s in fresh if s.healthy is not True]
+                if not usable:
+                    return None
+                n = len(self.servers)
+                index = {s.url: i for i, s in enumerate(self.servers)}
+                usable.sort(key=lambda s: (s.in_flight, (index[s.url] - self._rr) % n))
+                best = usable[0]
+                if best.healthy:
+                    best.in_flight += 1
+                    self._rr = (index[best.url] + 1) % n
+                    return best
+            if not self.probe(best):  # unknown or due for a re-probe; no lock held while probing
+                tried.add(best.url)
+
+    def _release(self, server: ServerState) -> None:
+        with self._lock:
+            server.in_flight -= 1
+
+    # --- generation --------------------------------------------------------------------------
+    def _payload(
+        self, server: ServerState, messages: list[dict[str, str]], grammar: str, max_tokens: int
+    ) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "model": self.request_model or server.model or "guichet",
+            "messages": messages,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "max_tokens": max_tokens,
+            "temperature": 0.0,
+            "seed": self.seed,
+            # llama_cpp.server's default is 1.1; in-process create_chat_completion uses 1.0
+            "repeat_penalty": 1.0,
+        }
+        if self.grammar_param == "grammar":
+            payload["grammar"] = grammar
+        elif self.grammar_param == "guided_grammar":
+            payload["guided_grammar"] = grammar
+        elif self.grammar_param == "structured_outputs":
+            payload["structured_outputs"] = {"grammar": grammar}
+        return payload
+
+    def _attempt(
+        self, server: ServerState, payload: dict[str, Any], deadline: float, usage: Usage
+    ) -> Iterator[str]:
+        """Yield content deltas of one streamed request; raise _ServerFailed if cut short."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise GenerationTimeout(f"génération interrompue après {self.timeout_s:.0f} s")
+        timeout = self._timeout(read=min(self.read_timeout_s, remaining))
+        finished = False
+        produced = 0
+        try:
+            with self._client.stream(
+                "POST", server.url + "/v1/chat/completions", json=payload, timeout=timeout
+            ) as response:
+                if response.status_code != 200:
+                    body = response.read().decode("utf-8", "replace")[:300]
+                    if response.status_code in (400, 413, 422):  # same answer everywhere
+                        raise GenerationError(f"{server.url} a refusé la requête : {body}")
+                    raise _ServerFailed(f"HTTP {response.status_code} {body}")
+                for line in response.iter_lines():
+                    if time.monotonic() > deadline:
+                        raise GenerationTimeout(
+                            f"génération interrompue après {self.timeout_s:.0f} s"
+                        )
+                    if not line.startswith("data:"):
+                        continue  # blank separators, ": ping" comments, event names
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        break
+                    chunk = json.loads(data)
+                    if "error" in chunk:
+                        raise _ServerFailed(f"erreur en cours de flux : {chunk['error']}")
+                    if chunk.get("usage"):
+                        usage.prompt_tokens = int(chunk["usage"].get("prompt_tokens") or 0)
+                    for choice in chunk.get("choices") or []:
+                        text = (choice.get("delta") or {}).get("content") or ""
+                        if text:
+                            produced += 1
+                            with self._lock:
+                                server.streamed_chars += len(text)
+                            yield text
+                        if choice.get("finish_reason"):
+                            finished = True
+        except httpx.TransportError as exc:  # refused, reset, timeouts, truncated body
+            if time.monotonic() >= deadline:
+                raise GenerationTimeout(
+                    f"génération interrompue après {self.timeout_s:.0f} s"
+                ) from exc
+            raise _ServerFailed(f"{type(exc).__name__}: {exc}") from exc
+        except json.JSONDecodeError as exc:
+            raise _ServerFailed(f"flux illisible : {exc}") from exc
+        if not finished:
+            raise _ServerFailed("flux interrompu avant la fin (pas de finish_reason)")
+        usage.output_tokens = produced
+
+    def stream(
+        self, messages: list[dict[str, str]], grammar: str, max_tokens: int, usage: Usage
+    ) -> Iterator[str]:
+        deadline = time.monotonic() + self.timeout_s
+        self.backend, self.name = "", ""
+        released = ""  # text handed to the caller: complete lines only, until the end
+        tried: set[str] = set()
+        errors: list[str] = []
+        replaying = False  # a failover happened after lines were released
+        with self._lock:
+            self.stats.requests += 1
+        while True:
+            server = self._acquire(tried)
+            if server is None:
+                detail = "; ".join(errors) or "aucune URL joignable"
+                raise GenerationError(f"aucun serveur de génération disponible ({detail})")
+            tried.add(server.url)
+            text = ""  # this attempt's output
+            try:
+                payload = self._payload(server, messages, grammar, max_tokens)
+                for piece in self._attempt(server, payload, deadline, usage):
+                    text += piece
+                    if len(text) <= len(released):
+                        if not released.startswith(text):
+                            raise _Diverged
+                        continue
+                    if not text.startswith(released):
+                        raise _Diverged
+                    cut = text.rfind("\n")
+                    if cut + 1 > len(released):
+                        out = text[len(released) : cut + 1]
+                        released += out
+                        yield out
+                if not text.startswith(released):
+                    raise _Diverged
+                if len(text) > len(released):
+                    yield text[len(released) :]
+                if replaying:
+                    with self._lock:
+                        self.stats.replays += 1
+                with self._lock:
+                    server.answered += 1
+                self.backend, self.name = f"server:{server.url}", server.model or self.name
+                # Forward-compatible per-request record (see docs/operations.md, contract).
+                setattr(usage, "backend", self.backend)  # noqa: B010
+                setattr(usage, "model", self.name)  # noqa: B010
+                if not usage.prompt_tokens:  # server sent no usage (llama_cpp.server)
+                    usage.prompt_tokens = sum(_approx_tokens(m["content"]) for m in messages)
+                return
+            except _ServerFailed as exc:
+                replaying = replaying or bool(released)
+                self._mark_down(server, str(exc))
+                errors.append(f"{server.url}: {exc}")
+                with self._lock:
+                    self.stats.failovers += 1
+                    self.stats.errors = [*self.stats.errors[-49:], errors[-1]]
+            except _Diverged:
+                with self._lock:
+                    self.stats.diverged += 1
+                raise GenerationError(
+                    f"reprise sur {server.url} divergente après la panne de {errors[-1]}"
+                ) from None
+            finally:
+                self._release(server)
+
+    # --- tokens --------------------------------------------------------------------------------
+    def count_tokens(self, text: str) -> int:
+        """Server-side tokenizer when one is exposed, else ~len/3.3."""
+        if text in self._token_cache:
+            return self._token_cache[text]
+        count = self._remote_count(text)
+        if count is None:
+            count = _approx_tokens(text)
+        if len(self._token_cache) > 4096:
+            self._token_cache.clear()
+        self._token_cache[text] = count
+        return count
+
+    def _remote_count(self, text: str) -> int | None:
+        server = next((s for s in self.servers if s.healthy and s.tokenizer != "none"), None)
+        if server is None:
+            server = next((s for s in self.servers if s.healthy is None), None)
+            if server is None or not self.probe(server):
+                return None
+        try:
+            if server.tokenizer in (None, "count"):
+                r = self._client.post(
+                    server.url + "/extras/tokenize/count",
+                    json={"input": text},
+                    timeout=self._timeout(read=2.0),
+                )
+                if r.status_code == 200:
+                    if server.tokenizer is None:  # learn how many tokens are added (BOS)
+                        server.bos_tokens = self._post_count(server, "")
+                        server.tokenizer = "count"
+                    return max(0, int(r.json()["count"]) - server.bos_tokens)
+                if server.tokenizer == "count":
+                    return None
+            r = self._client.post(
+                server.url + "/tokenize",
+                json={"content": text, "add_special": False},
+                timeout=self._timeout(read=2.0),
+            )
+            if r.status_code == 200:
+                server.tokenizer = "tokenize"
+                return len(r.json()["tokens"])
+            server.tokenizer = "none"
+        except (httpx.HTTPError, ValueError, KeyError):
+            return None
+        return None
+
+    def _post_count(self, server: ServerState, text: str) -> int:
+        r = self._client.post(
+            server.url + "/extras/tokenize/count", json={"input": text}, timeout=self._timeout(2.0)
+        )
+        r.raise_for_status()
+        return int(r.json()["count"])
+
+
+def _approx_tokens(text: str) -> int:
+    return max(1, round(len(text) / CHARS_PER_TOKEN)) if text else 0
+
+
+def pool_from_settings(settings: Any) -> ServerPoolGenerator:
+    """Build the pool from ``GUICHET_LLM_*`` settings. Optional fields not yet in Settings
+    fall back to the defaults documented in docs/operations.md."""
+    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+    return ServerPoolGenerator(
+        list(settings.llm_urls),
+        key,
+        settings.llm_timeout_s,
+        connect_timeout_s=getattr(settings, "llm_connect_timeout_s", 3.0),
+        read_timeout_s=getattr(settings, "llm_read_timeout_s", None),
+        health_interval_s=getattr(settings, "llm_health_interval_s", 10.0),
+        seed=settings.llm_seed,
+        grammar_param=getattr(settings, "llm_grammar_param", "grammar"),
+        model=getattr(settings, "llm_model", None),
+    )

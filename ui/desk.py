@@ -1,0 +1,198 @@
+"""The reception desk for city staff (Gradio Blocks), mounted at ``/desk`` behind a login.
+
+Tabs: **Répondre** (ask, streamed verified sentences, source cards, verdict, check details,
+copy / citizen version, session history, feedback), **Statistiques** (volumes, rates, latency,
+top questions, content gaps, CSV export), **Corpus** (index contents, last ingest, failures).
+
+The answer handler (``ui.desk_handlers.Desk.ask``) is a generator: the page shows the queue
+position while waiting and each sentence as soon as it passed verification; Gradio runs it in
+its worker pool, so one long answer never freezes another staff member's page. Rendering lives in
+``ui.desk_render`` (pure functions, every text escaped).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr
+from fastapi import FastAPI
+
+from assistant import messages as msg
+from ui import desk_render as render
+from ui.auth import desk_auth
+from ui.desk_handlers import Desk
+from ui.feedback import FeedbackStore
+from ui.state import AppState
+
+D = msg.DESK
+CSS = Path(__file__).with_name("desk.css")
+
+# JS for "copier la réponse": the Clipboard API needs a secure context (https or localhost);
+# staff reaching the server by its LAN address over http get the textarea fallback.
+COPY_JS = """(text) => {
+  const fallback = () => { const t = document.createElement('textarea'); t.value = text;
+    document.body.appendChild(t); t.select(); document.execCommand('copy'); t.remove(); };
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(text).catch(fallback);
+  } else { fallback(); }
+  return text;
+}"""
+
+
+def build_desk(state: AppState, store: FeedbackStore | None = None) -> gr.Blocks:
+    desk = Desk(state, store)
+    # One answer is generated at a time (ui.queue); let the waiting ones into the handler so
+    # our queue tells them their position in French instead of Gradio's own queue.
+    ask_concurrency = state.settings.queue_max_waiting + 1
+    with gr.Blocks(title=D["title"], analytics_enabled=False, delete_cache=(3600, 3600)) as blocks:
+        banner = gr.HTML(render.banner_html(state.startup_error), elem_id="desk-banner")
+        gr.Markdown(f"## {D['heading']}\n{D['intro']} {msg.DISCLAIMER}")
+        current = gr.State(None)
+        history = gr.State([])
+        with gr.Tabs():
+            with gr.Tab(D["tab_answer"], id="answer"):
+                with gr.Row():
+                    question = gr.Textbox(
+                        label=D["question_label"],
+                        elem_id="desk-question",
+                        placeholder=D["question_placeholder"],
+                        lines=1,
+                        max_lines=4,
+                        max_length=state.settings.max_question_chars,
+                        autofocus=True,
+                        scale=5,
+                    )
+                    ask_btn = gr.Button(D["ask"], variant="primary", elem_id="desk-ask", scale=1)
+                with gr.Row():
+                    with gr.Column(scale=3):
+                        verdict = gr.HTML(elem_id="desk-verdict")
+                        answer = gr.HTML(elem_id="desk-answer", label=D["answer_heading"])
+                        notice = gr.HTML(elem_id="desk-notice")
+                        with gr.Row():
+                            answer_text = gr.Textbox(visible="hidden", elem_id="desk-answer-text")
+                            copy_btn = gr.Button(D["copy"], size="sm", elem_id="desk-copy")
+                        citizen = gr.Textbox(
+                            label=D["citizen"],
+                            lines=5,
+                            interactive=False,
+                            buttons=["copy"],
+                            elem_id="desk-citizen",
+                        )
+                        with gr.Accordion(D["details"], open=False, elem_id="desk-details"):
+                            details = gr.HTML()
+                        with gr.Group(elem_id="desk-feedback"):
+                            gr.Markdown(f"#### {D['feedback_heading']}")
+                            tags = gr.CheckboxGroup(
+                                msg.FEEDBACK_TAGS, label=D["feedback_tags"], elem_id="desk-tags"
+                            )
+                            comment = gr.Textbox(
+                                label=D["feedback_comment"],
+                                lines=2,
+                                max_length=2000,
+                                elem_id="desk-comment",
+                            )
+                            with gr.Row():
+                                up = gr.Button(D["feedback_up"], elem_id="desk-up")
+                                down = gr.Button(D["feedback_down"], elem_id="desk-down")
+                            feedback_status = gr.HTML(elem_id="desk-feedback-status")
+                    with gr.Column(scale=2):
+                        gr.Markdown(f"### {D['sources_heading']}")
+                        sources = gr.HTML(elem_id="desk-sources")
+                with gr.Accordion(D["history"], open=False, elem_id="desk-history"):
+                    history_view = gr.HTML(render.history_html([]))
+
+                outputs = [
+                    answer,
+                    verdict,
+                    sources,
+                    details,
+                    answer_text,
+                    citizen,
+                    current,
+                    history,
+                    notice,
+                ]
+                gr.on(
+                    [ask_btn.click, question.submit],
+                    desk.ask,
+                    [question, history],
+                    outputs,
+                    api_name="ask",
+                    concurrency_limit=ask_concurrency,
+                    concurrency_id="ask",
+                    show_progress="minimal",
+                ).then(render.history_html, history, history_view, api_visibility="private").then(
+                    lambda: ("", [], ""),
+                    None,
+                    [feedback_status, tags, comment],
+                    api_visibility="private",
+                )
+                copy_btn.click(None, answer_text, None, js=COPY_JS, api_visibility="private")
+                up.click(
+                    lambda c, t, m: desk.rate(1, c, t, m),
+                    [current, tags, comment],
+                    feedback_status,
+                    api_name="rate_up",
+                )
+                down.click(
+                    lambda c, t, m: desk.rate(-1, c, t, m),
+                    [current, tags, comment],
+                    feedback_status,
+                    api_name="rate_down",
+                )
+
+            with gr.Tab(D["tab_stats"], id="stats") as stats_tab:
+                stats_refresh = gr.Button(D["stats_refresh"], size="sm")
+                summary = gr.HTML()
+                per_day = gr.HTML(elem_id="desk-per-day")
+                top = gr.Dataframe(label=D["stats_top"], interactive=False)
+                gaps = gr.Dataframe(label=D["stats_gaps"], interactive=False, wrap=True)
+                export = gr.DownloadButton(D["stats_export"], elem_id="desk-export")
+                stats_out = [summary, per_day, top, gaps, export]
+                stats_refresh.click(desk.stats, None, stats_out, api_name="stats")
+                stats_tab.select(desk.stats, None, stats_out, api_visibility="private")
+
+            with gr.Tab(D["tab_corpus"], id="corpus") as corpus_tab:
+                corpus_refresh = gr.Button(D["corpus_refresh"], size="sm")
+                corpus_info = gr.HTML()
+                failed = gr.Dataframe(label=D["corpus_failed"], interactive=False, wrap=True)
+                corpus_refresh.click(desk.corpus, None, [corpus_info, failed], api_name="corpus")
+                corpus_tab.select(
+                    desk.corpus, None, [corpus_info, failed], api_visibility="private"
+                )
+
+        blocks.load(
+            lambda: render.banner_html(state.startup_error), None, banner, api_visibility="private"
+        )
+    blocks.queue(default_concurrency_limit=2)
+    return blocks
+
+
+def mount_desk(
+    app: FastAPI,
+    state: AppState,
+    *,
+    path: str = "/desk",
+    auth: Callable[[str, str], bool] | None = None,
+    store: FeedbackStore | None = None,
+) -> FastAPI:
+    """Mount the desk on the server's FastAPI app; nothing under ``path`` without a login."""
+    blocks = build_desk(state, store)
+    check = auth or desk_auth(state.settings.staff_users)
+    return gr.mount_gradio_app(
+        app,
+        blocks,
+        path=path,
+        auth=check,
+        auth_message=D["login_message"],
+        css_paths=[CSS],
+        footer_links=[],
+        run_history=False,
+        ssr_mode=False,
+        mcp_server=False,
+        show_error=False,
+    )
