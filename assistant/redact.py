@@ -157,7 +157,8 @@ _TITLED = re.compile(rf"(?<![\w]){_TITLE}\s+({_FULLNAME})")
 _CUED = re.compile(rf"(?<![\w]){_CUE},?\s+({_FULLNAME})")
 # Capitalised words after a cue that are not names (town hall vocabulary).
 _NOT_NAMES = {
-    "Bonjour", "Madame", "Monsieur", "Mademoiselle", "Mme", "Mlle", "Docteur", "Maître",
+    "Bonjour", "Bonsoir", "Bonne", "Bon", "Cordialement", "Salut", "Madame", "Monsieur",
+    "Mademoiselle", "Mme", "Mlle", "Docteur", "Maître",
     "Mairie", "Merci", "Le", "La", "Les", "Un", "Une", "Je", "Mon", "Ma", "Mes", "Ce", "Cet",
     "Cette", "Il", "Elle", "Nous", "Vous", "Pour", "Pas", "Oui", "Non", "CCAS", "CAF",
     "Service", "Accueil", "Montpellier", "Pacs", "PACS",
@@ -179,6 +180,7 @@ def _title_spans(text: str) -> list[Span]:
 _nlp: Any = None
 _nlp_state = "unloaded"  # unloaded | ready | missing
 _nlp_lock = threading.Lock()
+_nlp_call_lock = threading.Lock()
 SPACY_MODEL = "fr_core_news_sm"
 
 
@@ -218,8 +220,10 @@ def _ner_spans(text: str) -> list[Span]:
     nlp = _load_nlp()
     if nlp is None:
         return []
+    with _nlp_call_lock:  # one document at a time: spaCy does not promise thread safety
+        entities = list(nlp(text).ents)
     spans = []
-    for ent in nlp(text).ents:
+    for ent in entities:
         if ent.label_ != "PER":
             continue
         words = ent.text.split()

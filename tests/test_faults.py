@@ -20,7 +20,7 @@ from assistant import messages as msg
 from assistant.generate import GenerationError, LlamaCppGenerator, load_generator
 from assistant.provision import DEFAULT_LLM_SHA256, check_gguf
 from assistant.settings import DEFAULT_LLM_FILE, Settings
-from assistant.store import StoreError, close_clients, get_client
+from assistant.store import StoreError, get_client
 from tests.conftest import DEMO, models_dir
 from ui.state import AppState
 
@@ -42,10 +42,15 @@ def client_for(app):
     return TestClient(app)
 
 
-@pytest.fixture(autouse=True)
-def _release_qdrant():
-    yield
-    close_clients()  # local mode locks its folder: never leave one open for the next test
+def release(settings: Settings) -> None:
+    """Close this folder's local-mode client (it locks the folder), and only this one: the
+    session's demo index stays open for the other tests."""
+    from assistant import store
+
+    with store._lock:
+        client = store._clients.pop(str(settings.qdrant_folder.resolve()), None)
+    if client is not None:
+        client.close()
 
 
 # --- model file -------------------------------------------------------------------------------
@@ -83,10 +88,13 @@ def test_default_model_missing_or_corrupt(tmp_path, small_llm, kind, expected):
         load_generator(settings)
 
     state = AppState(settings)
-    state.load()
-    assert not state.loaded
-    assert state.startup_error is not None and expected in state.startup_error
-    _assert_not_ready(settings, state)
+    try:
+        state.load()
+        assert not state.loaded
+        assert state.startup_error is not None and expected in state.startup_error
+        _assert_not_ready(settings, state)
+    finally:
+        release(settings)
     if models.is_dir():  # nothing deleted or rewritten but the checksum stamp
         assert (models / DEFAULT_LLM_FILE).is_file()
 
@@ -98,7 +106,10 @@ def test_custom_model_truncated_fails_at_load(tmp_path, small_llm):
         broken.write_bytes(fh.read(3_000_000))
     settings = Settings(data_dir=tmp_path / "data", llm_path=broken, llm_threads=1)
     state = AppState(settings)
-    state.load()
+    try:
+        state.load()
+    finally:
+        release(settings)
     assert not state.loaded and state.startup_error
     assert "city-model.gguf" in state.startup_error, state.startup_error
 
@@ -171,7 +182,10 @@ def test_qdrant_folder_locked_by_another_process(tmp_path):
         holder.kill()
         holder.wait()
     assert tree_digest(folder) == before
-    assert get_client(settings).count("guichet").count == 5  # the holder gone, all data there
+    try:
+        assert get_client(settings).count("guichet").count == 5  # holder gone, data all there
+    finally:
+        release(settings)
 
 
 def _garbage(path: Path, *, offset: int = 0, size: int | None = None) -> None:
@@ -324,14 +338,14 @@ def _stored_ids(settings: Settings) -> list[str]:
     client = get_client(settings)
     out: list[str] = []
     offset = None
-    if not client.collection_exists(settings.collection):
-        return out
-    while True:
-        points, offset = client.scroll(settings.collection, limit=256, offset=offset)
-        out += [str(p.id) for p in points]
-        if offset is None:
-            break
-    close_clients()
+    try:
+        while client.collection_exists(settings.collection):
+            points, offset = client.scroll(settings.collection, limit=256, offset=offset)
+            out += [str(p.id) for p in points]
+            if offset is None:
+                break
+    finally:
+        release(settings)
     return out
 
 
@@ -347,7 +361,7 @@ def small_disk(tmp_path):
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs to fill up (needs root): {mounted.stderr.strip()}")
     yield disk
-    close_clients()
+    release(Settings(data_dir=disk))
     subprocess.run(["umount", "-l", str(disk)], check=False)
 
 
@@ -366,7 +380,7 @@ def test_disk_full_during_ingest_then_resume(tmp_path, small_disk):
     with pytest.raises(Exception) as err:
         ingest([corpus], settings, progress=False)
     message = str(err.value)
-    close_clients()
+    release(settings)
     partial = _stored_ids(settings)
     assert 0 < len(partial) < len(expected), "the disk filled too late or too soon: resize it"
     assert len(partial) == len(set(partial)) and set(partial) <= expected  # consistent

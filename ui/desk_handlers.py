@@ -44,6 +44,7 @@ class Desk:
         self.settings = state.settings
         self.store = store or FeedbackStore(self.settings.database_path)
         self._embed: Callable[[str], Any] | None = None
+        self._export_dir: Path | None = None
 
     # --- Répondre ---------------------------------------------------------------------------
     def _view(
@@ -216,9 +217,14 @@ class Desk:
         per_day = render.per_day_html(s.per_day)
         return render.notice_html(summary), per_day, top, gap_df, self.export_csv()
 
-    def export_csv(self) -> str | None:
-        folder = Path(tempfile.mkdtemp(prefix="guichet-export-"))
-        path = folder / f"guichet-questions-{datetime.now():%Y%m%d-%H%M}.csv"
+    def export_csv(self) -> str:
+        """The CSV behind the download button, rewritten at each refresh of the tab; one private
+        folder per desk, previous exports removed (they hold citizens' questions)."""
+        if self._export_dir is None:
+            self._export_dir = Path(tempfile.mkdtemp(prefix="guichet-export-"))
+        for old in self._export_dir.glob("*.csv"):
+            old.unlink(missing_ok=True)
+        path = self._export_dir / f"guichet-questions-{datetime.now():%Y%m%d-%H%M%S}.csv"
         with path.open("w", encoding="utf-8-sig", newline="") as fh:  # BOM: Excel reads UTF-8
             self.store.export_csv(fh)
         return str(path)
