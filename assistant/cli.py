@@ -53,6 +53,7 @@ def ingest(
 ) -> None:
     """Ingest documents (md, txt, html, pdf, docx) into Qdrant, incrementally."""
     from assistant.store import StoreError
+    from ingest.pipeline import IngestError
     from ingest.pipeline import ingest as run_ingest
 
     missing = [str(p) for p in paths if not p.exists()]
@@ -66,7 +67,7 @@ def ingest(
             prune=prune,
             progress=sys.stderr.isatty() or not json_out,
         )
-    except StoreError as exc:
+    except (StoreError, IngestError) as exc:
         _fail(str(exc))
     if json_out:
         typer.echo(

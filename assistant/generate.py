@@ -7,6 +7,7 @@ queueing and back-pressure belong to the server layer.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Iterator
@@ -79,6 +80,15 @@ class LlamaCppGenerator:
         self.name = Path(model_path).stem
         self.timeout_s = timeout_s
         self._lock = threading.Lock()
+        # llama.cpp polls this during prompt evaluation too, so a time limit also stops a long
+        # prompt read, not only the generation loop.
+        import llama_cpp
+
+        self._deadline = math.inf
+        self._abort_cb = llama_cpp.ggml_abort_callback(
+            lambda _: time.monotonic() > self._deadline
+        )
+        llama_cpp.llama_set_abort_callback(self._llm.ctx, self._abort_cb, None)
 
     def count_tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
@@ -90,23 +100,33 @@ class LlamaCppGenerator:
 
         compiled = LlamaGrammar.from_string(grammar, verbose=False)
         with self._lock:
-            deadline = time.monotonic() + self.timeout_s
-            pieces = self._llm.create_chat_completion(
-                messages=messages,  # type: ignore[arg-type]
-                grammar=compiled,
-                max_tokens=max_tokens,
-                temperature=0.0,
-                stream=True,
-            )
+            self._deadline = time.monotonic() + self.timeout_s
+            timeout = GenerationTimeout(f"génération interrompue après {self.timeout_s:.0f} s")
             produced = 0
-            for piece in pieces:
-                delta = piece["choices"][0].get("delta", {})  # type: ignore[index]
-                text = delta.get("content") or ""
-                if text:
-                    produced += 1
-                    yield text
-                if time.monotonic() > deadline:
-                    raise GenerationTimeout(f"génération interrompue après {self.timeout_s:.0f} s")
+            try:
+                pieces = self._llm.create_chat_completion(
+                    messages=messages,  # type: ignore[arg-type]
+                    grammar=compiled,
+                    max_tokens=max_tokens,
+                    temperature=0.0,
+                    stream=True,
+                )
+                for piece in pieces:
+                    delta = piece["choices"][0].get("delta", {})  # type: ignore[index]
+                    text = delta.get("content") or ""
+                    if text:
+                        produced += 1
+                        yield text
+                    if time.monotonic() > self._deadline:
+                        raise timeout
+            except GenerationError:
+                raise
+            except Exception as exc:  # llama.cpp errors (context overflow, abort) → clean refusal
+                if time.monotonic() > self._deadline:
+                    raise timeout from exc
+                raise GenerationError(f"{type(exc).__name__}: {exc}") from exc
+            finally:
+                self._deadline = math.inf
             usage.output_tokens = produced
             usage.prompt_tokens = max(0, self._llm.n_tokens - produced)
 
@@ -131,7 +151,8 @@ def load_generator(settings: Settings, model_path: Path | None = None) -> Genera
                 _generators[pool_key] = pool_from_settings(settings)
             return _generators[pool_key]
     path = Path(model_path or settings.gguf_path)
-    key = (str(path), settings.llm_threads, settings.llm_ctx, settings.llm_prompt_lookup)
+    key = (str(path), settings.llm_threads, settings.llm_ctx, settings.llm_prompt_lookup,
+           settings.llm_timeout_s, settings.llm_seed)
     with _build_lock:
         if key not in _generators:
             # The sha256 is only known for the default model; other GGUFs get the cheap checks.

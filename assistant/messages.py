@@ -32,6 +32,11 @@ REFUSAL_REASON_EMPTY = "question vide"
 REFUSAL_REASON_ERROR = "erreur pendant la génération"
 REFUSAL_REASON_TIMEOUT = "délai de génération dépassé"
 
+INGEST_DISK_FULL = (
+    "Espace disque insuffisant dans {path} : l'ingestion s'est arrêtée sans rien corrompre. "
+    "Libérez de la place puis relancez la même commande : elle reprendra où elle s'était arrêtée."
+)
+
 QUOTED_INTRO = "Voici l'extrait le plus pertinent des documents de la commune :"
 
 QUESTION_TOO_LONG = (

@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     )
     feedback_db: Path | None = Field(default=None, description="SQLite (data_dir/guichet.db)")
     source_max_age_days: int = 365
+    audit_retention_days: int = 365
+    redact_names: bool | None = Field(default=None, description="spaCy names (auto)")
+    log_format: str = Field(default="plain", description="'plain' or 'json'")
 
     @property
     def models_dir(self) -> Path:

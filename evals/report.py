@@ -670,3 +670,18 @@ def compare(a: Path, b: Path) -> str:
             lines.append(f"{label:38s} {_fmt(va, m):>10s} {_fmt(vb, m):>10s} {delta:>11s}")
     lines.append("\n'!' marks a change in the wrong direction.")
     return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Re-render report.md / report.html of report folders with the current metric code."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("folders", nargs="+", type=Path)
+    for folder in parser.parse_args(argv).folders:
+        write_reports(folder, load_folder(folder))
+        print(folder / "report.html")
+
+
+if __name__ == "__main__":
+    main()

@@ -48,22 +48,35 @@ REPO = Path(__file__).resolve().parents[1]
 REPORTS = REPO / "reports"
 EVAL_TIMEOUT_S = 600.0
 
-# Settings that change what an answer is (threads, timeouts, paths of the data do not).
-ANSWER_SETTINGS = (
-    "embedder",
-    "chunk_chars",
-    "chunk_overlap_chars",
-    "top_k",
-    "dense_weight",
-    "candidates",
-    "llm_ctx",
-    "llm_max_tokens",
-    "llm_seed",
-    "llm_prompt_lookup",
-    "context_tokens",
-    "context_mode",
-    "gate_min_dense",
-    "quote_min_dense",
+# Settings that cannot change an answer (where things are, how fast, who may connect); every
+# other setting is part of the config hash, so a new threshold means new answers.
+NOT_ANSWER_SETTINGS = frozenset(
+    {
+        "data_dir",
+        "models_path",
+        "qdrant_url",
+        "qdrant_api_key",
+        "qdrant_path",
+        "collection",
+        "qdrant_shards",
+        "qdrant_replication",
+        "qdrant_write_consistency",
+        "embed_batch_size",
+        "ingest_batch_docs",
+        "max_file_mb",
+        "llm_path",
+        "llm_api_key",
+        "llm_threads",
+        "llm_timeout_s",
+        "host",
+        "port",
+        "queue_max_waiting",
+        "cors_origins",
+        "rate_limit",
+        "staff_users",
+        "feedback_db",
+        "answer_cache_size",
+    }
 )
 
 
@@ -111,7 +124,11 @@ def config_hash(settings: Settings, model_path: Path, verify: bool) -> tuple[str
 
     size = model_path.stat().st_size if model_path.is_file() else None
     payload = {
-        "settings": {k: getattr(settings, k) for k in ANSWER_SETTINGS},
+        "settings": {
+            k: getattr(settings, k)
+            for k in sorted(type(settings).model_fields)
+            if k not in NOT_ANSWER_SETTINGS
+        },
         "model": model_path.name,
         "model_size": size,
         "verify": verify,

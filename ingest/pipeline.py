@@ -16,8 +16,10 @@ What we add around it, and why:
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -29,6 +31,7 @@ from llama_index.core.schema import Document
 from llama_index.core.storage.docstore import SimpleDocumentStore
 from tqdm import tqdm
 
+from assistant import messages as msg
 from assistant.embedding import LlamaIndexEmbedding, load_embedder
 from assistant.settings import Settings
 from assistant.store import vector_store
@@ -36,6 +39,17 @@ from ingest.chunking import SectionChunker
 from ingest.loaders import SUPPORTED_SUFFIXES, LoadError, load_file
 
 FILE_KEY = "file::"
+
+
+class IngestError(RuntimeError):
+    """The ingest cannot go on (e.g. disk full); the message says what to do."""
+
+
+def _disk_full(exc: BaseException) -> bool:
+    # Qdrant local mode writes through SQLite, which reports ENOSPC as "database or disk is full".
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return True
+    return isinstance(exc, sqlite3.OperationalError) and "full" in str(exc)
 Status = Literal["ok", "unchanged", "failed", "pruned"]
 
 
@@ -155,6 +169,14 @@ class Ingestor:
         )
 
     def run(self, paths: list[Path], *, prune: bool = False, progress: bool = True) -> IngestReport:
+        try:
+            return self._run(paths, prune=prune, progress=progress)
+        except Exception as exc:
+            if _disk_full(exc):
+                raise IngestError(msg.INGEST_DISK_FULL.format(path=self.settings.data_dir)) from exc
+            raise
+
+    def _run(self, paths: list[Path], *, prune: bool, progress: bool) -> IngestReport:
         start = time.perf_counter()
         report = IngestReport(self.collection)
         max_bytes = int(self.settings.max_file_mb * 1024 * 1024)
@@ -226,6 +248,14 @@ class Ingestor:
     def add_documents(self, documents: list[Document], *, progress: bool = True) -> IngestReport:
         """Ingest documents that do not come from files (e.g. an eval corpus in one JSON),
         with the same incremental and resumable behaviour as files."""
+        try:
+            return self._add_documents(documents, progress=progress)
+        except Exception as exc:
+            if _disk_full(exc):
+                raise IngestError(msg.INGEST_DISK_FULL.format(path=self.settings.data_dir)) from exc
+            raise
+
+    def _add_documents(self, documents: list[Document], *, progress: bool) -> IngestReport:
         start = time.perf_counter()
         report = IngestReport(self.collection)
         step = self.settings.ingest_batch_docs

@@ -271,11 +271,6 @@ def test_generation_timeout_is_a_refusal_and_the_server_goes_on(small_assistant)
 
 @pytest.mark.model
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="the limit is checked between generated tokens only: reading the prompt (seconds on "
-    "CPU) runs over it; generate.py should set llama.cpp's abort callback (see issue 7 note)",
-)
 def test_generation_time_limit_covers_reading_the_prompt(small_assistant, small_llm):
     from assistant.pipeline import Assistant
 
@@ -291,11 +286,6 @@ def test_generation_time_limit_covers_reading_the_prompt(small_assistant, small_
 
 @pytest.mark.model
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="llama.cpp's ValueError (prompt over the context window) escapes the pipeline: "
-    "generate.py must wrap backend exceptions in GenerationError (see issue 7 note)",
-)
 def test_generation_crash_is_a_refusal_and_the_server_goes_on(small_assistant, small_llm):
     from assistant.pipeline import Assistant
     from ui.server import create_app
@@ -393,10 +383,4 @@ def test_disk_full_during_ingest_then_resume(tmp_path, small_disk):
     assert len(ids) == len(set(ids)), "duplicated chunks"
     assert set(ids) == expected, "missing or extra chunks"
 
-    clear = ("espace disque" in message.lower()) and "relancez" in message.lower()
-    if not clear:
-        pytest.xfail(
-            f"ingest stops and resumes correctly, but its message is not clear yet: "
-            f"{type(err.value).__name__}: {message[:200]} (ingest/pipeline.py must turn "
-            f"ENOSPC / SQLite 'disk is full' into an IngestError; see issue 7 note)"
-        )
+    assert "espace disque" in message.lower() and "relancez" in message.lower(), message
