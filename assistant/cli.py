@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 
@@ -101,13 +101,13 @@ def search(
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Print the ranked passages for a question, with scores and sources."""
-    from assistant.retrieve import HybridRetriever
+    from assistant.retrieve import HybridRetriever, Mode
+
+    if mode not in ("hybrid", "dense", "sparse"):
+        _fail("--mode : hybrid, dense ou sparse")
 
     chunks = HybridRetriever(_settings(), collection).search(
-        question,
-        k,
-        mode=mode,
-        service=service,  # type: ignore[arg-type]
+        question, k, mode=cast(Mode, mode), service=service
     )
     if json_out:
         typer.echo(json.dumps([c.model_dump() for c in chunks], ensure_ascii=False, indent=1))

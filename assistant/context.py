@@ -76,7 +76,7 @@ def select_context(
             continue
         have.update(new)
         used += cost
-    sources = []
+    sources: list[Source] = []
     for rank in sorted(r for r, idx in chosen.items() if idx):
         idx = sorted(chosen[rank])
         parts, prev = [], None

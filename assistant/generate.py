@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from assistant.provision import check_gguf
 from assistant.settings import Settings
@@ -29,8 +29,13 @@ class GenerationTimeout(GenerationError):
 
 @dataclass
 class Usage:
+    """Filled by the backend during ``stream``: per request, so concurrent requests on a pool
+    never report each other's server."""
+
     prompt_tokens: int = 0
     output_tokens: int = 0
+    backend: str = ""
+    model: str = ""
 
 
 class Generator(Protocol):
@@ -85,9 +90,7 @@ class LlamaCppGenerator:
         import llama_cpp
 
         self._deadline = math.inf
-        self._abort_cb = llama_cpp.ggml_abort_callback(
-            lambda _: time.monotonic() > self._deadline
-        )
+        self._abort_cb = llama_cpp.ggml_abort_callback(lambda _: time.monotonic() > self._deadline)
         llama_cpp.llama_set_abort_callback(self._llm.ctx, self._abort_cb, None)
 
     def count_tokens(self, text: str) -> int:
@@ -112,8 +115,8 @@ class LlamaCppGenerator:
                     stream=True,
                 )
                 for piece in pieces:
-                    delta = piece["choices"][0].get("delta", {})  # type: ignore[index]
-                    text = delta.get("content") or ""
+                    delta: Any = piece["choices"][0].get("delta", {})  # type: ignore[index,union-attr]
+                    text = str(delta.get("content") or "")
                     if text:
                         produced += 1
                         yield text
@@ -129,6 +132,7 @@ class LlamaCppGenerator:
                 self._deadline = math.inf
             usage.output_tokens = produced
             usage.prompt_tokens = max(0, self._llm.n_tokens - produced)
+            usage.backend, usage.model = self.backend, self.name
 
 
 _generators: dict[tuple, Generator] = {}
@@ -151,8 +155,14 @@ def load_generator(settings: Settings, model_path: Path | None = None) -> Genera
                 _generators[pool_key] = pool_from_settings(settings)
             return _generators[pool_key]
     path = Path(model_path or settings.gguf_path)
-    key = (str(path), settings.llm_threads, settings.llm_ctx, settings.llm_prompt_lookup,
-           settings.llm_timeout_s, settings.llm_seed)
+    key = (
+        str(path),
+        settings.llm_threads,
+        settings.llm_ctx,
+        settings.llm_prompt_lookup,
+        settings.llm_timeout_s,
+        settings.llm_seed,
+    )
     with _build_lock:
         if key not in _generators:
             # The sha256 is only known for the default model; other GGUFs get the cheap checks.

@@ -357,8 +357,7 @@ class ServerPoolGenerator:
                     server.answered += 1
                 self.backend, self.name = f"server:{server.url}", server.model or self.name
                 # Forward-compatible per-request record (see docs/operations.md, contract).
-                setattr(usage, "backend", self.backend)  # noqa: B010
-                setattr(usage, "model", self.name)  # noqa: B010
+                usage.backend, usage.model = self.backend, self.name
                 if not usage.prompt_tokens:  # server sent no usage (llama_cpp.server)
                     usage.prompt_tokens = sum(_approx_tokens(m["content"]) for m in messages)
                 return

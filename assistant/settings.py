@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -58,6 +59,13 @@ class Settings(BaseSettings):
     llm_urls: list[str] = Field(default_factory=list, description="OpenAI-compatible servers")
     llm_api_key: SecretStr | None = None
     llm_timeout_s: float = 120.0
+    llm_connect_timeout_s: float = 3.0
+    llm_read_timeout_s: float | None = None
+    llm_health_interval_s: float = 10.0
+    llm_grammar_param: Literal["grammar", "guided_grammar", "structured_outputs", "none"] = (
+        "grammar"
+    )
+    llm_model: str | None = Field(default=None, description="model name sent to servers")
     llm_threads: int = 2
     llm_ctx: int = 4096
     llm_max_tokens: int = 320

@@ -59,7 +59,7 @@ def corpus_documents(data: Path | None = None) -> list[Document]:
 
 def questions_105(data: Path | None = None) -> list[QA]:
     path = (data or shared_data()) / "qa" / "filtered_spf_qr_test.json"
-    out = []
+    out: list[QA] = []
     for article in json.loads(path.read_text(encoding="utf-8"))["data"]:
         for paragraph in article["paragraphs"]:
             for qa in paragraph["qas"]:

@@ -105,6 +105,16 @@ class AnswerLog:
                 self._store = FeedbackStore(self.settings.database_path, redact=_redactor())
             return self._store
 
+    def warm(self) -> None:
+        """Open the store and load the redaction models at start-up, not on the first answer
+        (loading spaCy took ~10 s on a busy machine, inside the citizen's wait)."""
+        if self.store() is not None:
+            try:
+                from assistant.redact import preload
+            except ImportError:
+                return
+            preload()
+
     def record(self, answer: Answer) -> str:
         store = self.store()
         if store is not None:
@@ -151,9 +161,10 @@ def sse_bytes(item: Any) -> bytes | None:
     return None  # "rejected" sentences are staff-only
 
 
-def build_router(state: AppState, limiter: Limiter, metrics: Metrics) -> APIRouter:
+def build_router(
+    state: AppState, limiter: Limiter, metrics: Metrics, answers: AnswerLog
+) -> APIRouter:
     settings = state.settings
-    answers = AnswerLog(settings)
     router = APIRouter()
     ask_limit = limiter.shared_limit(settings.rate_limit, scope="ask")
 

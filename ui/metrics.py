@@ -18,8 +18,8 @@ from prometheus_client import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from assistant.answer import Answer, Verdict
-from ui.public import reason_code
+from assistant.answer import Answer
+from ui.public import main_reason
 
 disable_created_metrics()  # the *_created series only double the scrape size here
 
@@ -81,10 +81,9 @@ class Metrics:
 
     def observe_answer(self, answer: Answer) -> None:
         self.answers.labels(answer.verdict.value).inc()
-        if answer.verdict in (Verdict.refused, Verdict.quoted):
-            reasons = {reason_code(r).value for r in answer.reasons} or {"other"}
-            for reason in reasons:
-                self.refusals.labels(reason, answer.verdict.value).inc()
+        reason = main_reason(answer)
+        if reason is not None:
+            self.refusals.labels(reason.value, answer.verdict.value).inc()
         self.answer_seconds.observe(answer.timings.total_ms / 1000)
         if answer.timings.first_sentence_ms is not None:
             self.first_sentence_seconds.observe(answer.timings.first_sentence_ms / 1000)

@@ -94,20 +94,23 @@ def public_sentence(sentence: Sentence) -> PublicSentence:
     return PublicSentence(text=sentence.text, source_ids=list(sentence.source_ids))
 
 
-def public_answer(answer: Answer, answer_id: str) -> PublicAnswer:
-    codes = [reason_code(r) for r in answer.reasons]
-    # "partial" carries a count of dropped sentences as its reason: staff-only, not shown.
-    main: RefusalReason | None = next((c for c in codes if c is not RefusalReason.other), None)
-    if answer.verdict == Verdict.refused and main is None:
-        main = RefusalReason.other
+def main_reason(answer: Answer) -> RefusalReason | None:
+    """Why the answer is refused or quoted (None when generated sentences were delivered).
+    Staff-only reasons (dropped-sentence counts, cache notes) do not count."""
     if answer.verdict in (Verdict.answered, Verdict.partial):
-        main = None
+        return None
+    codes = [reason_code(r) for r in answer.reasons]
+    return next((c for c in codes if c is not RefusalReason.other), RefusalReason.other)
+
+
+def public_answer(answer: Answer, answer_id: str) -> PublicAnswer:
+    reason = main_reason(answer)
     return PublicAnswer(
         id=answer_id,
         question=answer.question,
         verdict=answer.verdict,
-        reason=main,
-        reason_text=_PUBLIC_REASON_TEXT.get(main) if main else None,
+        reason=reason,
+        reason_text=_PUBLIC_REASON_TEXT.get(reason) if reason else None,
         text=answer.text,
         sentences=[public_sentence(s) for s in answer.sentences],
         sources=[public_source(s) for s in answer.cited_sources],

@@ -25,7 +25,7 @@ from fastapi.responses import HTMLResponse, Response
 from assistant import messages as msg
 from assistant.settings import Settings
 from ui import protect
-from ui.api import build_router
+from ui.api import AnswerLog, build_router
 from ui.metrics import Metrics, RequestMetrics
 from ui.state import AppState
 
@@ -52,11 +52,13 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
     state = state or AppState(settings)
     metrics = Metrics()
     metrics.bind_queue(lambda: state.queue.depth, lambda: state.queue.active)
+    answers = AnswerLog(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if not state.loaded:
             await run_in_threadpool(state.load)
+        await run_in_threadpool(answers.warm)
         yield
 
     app = _fastapi(
@@ -74,7 +76,7 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
     app.state.limiter = limiter
     protect.install(app, settings)
     app.add_middleware(RequestMetrics, metrics=metrics)  # outermost: sees every status
-    app.include_router(build_router(state, limiter, metrics))
+    app.include_router(build_router(state, limiter, metrics, answers))
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def home(request: Request) -> HTMLResponse:
