@@ -175,7 +175,7 @@ def eval_run(
         ),
     ] = None,
     config: Annotated[
-        Path | None, typer.Option(help="TOML: name, datasets, models, [settings]")
+        Path | None, typer.Option(help="TOML file: name, datasets, models, settings table")
     ] = None,
     model: Annotated[
         list[str] | None, typer.Option("--model", "-m", help="default, 0.5b, smollm2 or a GGUF")

@@ -125,7 +125,11 @@ class Assistant:
             return
 
         sources = select_context(
-            question, chunks, self.settings.context_tokens, mode=self.settings.context_mode
+            question,
+            chunks,
+            self.settings.context_tokens,
+            count_tokens=self.generator.count_tokens,  # the model's own tokenizer
+            mode=self.settings.context_mode,
         )
         yield Event(kind="sources", sources=sources)
         by_id = {s.id: s for s in sources}
