@@ -37,6 +37,8 @@ def load(refresh: bool) -> dict:
                 "gold": qa.doc_id,
                 "dense": [(n.ref_doc_id, s) for n, s in dense],
                 "sparse": [(n.ref_doc_id, s) for n, s in sparse],
+                "dense_ids": [n.node_id for n, _ in dense],
+                "sparse_ids": [n.node_id for n, _ in sparse],
             })
         out[name] = rows
     cache.parent.mkdir(parents=True, exist_ok=True)
@@ -53,6 +55,18 @@ def per_doc(ranked: list, how: str) -> dict[str, float]:
     # max plus a small bonus for further matching chunks of the same document
     return {d: sorted(v, reverse=True)[0] + 0.1 * sum(sorted(v, reverse=True)[1:3])
             for d, v in scores.items()}
+
+
+def chunk_fusion(row: dict, w: float) -> list[str]:
+    """What HybridRetriever does: fuse chunk scores, then rank documents by best chunk."""
+    fused: dict[tuple[str, int], float] = defaultdict(float)
+    for name, weight in (("dense", w), ("sparse", 1 - w)):
+        for i, ((doc, _), n) in enumerate(
+            zip(row[name], _minmax([s for _, s in row[name]]), strict=True)
+        ):
+            fused[(doc, row[f"{name}_ids"][i])] += weight * n
+    ranked = sorted(fused, key=fused.__getitem__, reverse=True)
+    return list(dict.fromkeys(doc for doc, _ in ranked))
 
 
 def doc_fusion(row: dict, w: float, how: str) -> list[str]:
@@ -73,6 +87,12 @@ def main() -> None:
     for name, rows in data.items():
         golds = [r["gold"] for r in rows]
         print(f"\n{name} ({len(rows)} questions)")
+        for mode in ("dense", "sparse"):
+            s = score([list(dict.fromkeys(d for d, _ in r[mode])) for r in rows], golds)
+            print(f"  {mode:22s} {s.row()}")
+        for w in (0.6, 0.7, 0.8, 0.9):
+            s = score([chunk_fusion(r, w) for r in rows], golds)
+            print(f"  chunk-fusion w={w:.1f}     {s.row()}")
         for how in ("max", "max+"):
             for w in (0.5, 0.6, 0.7, 0.8, 0.9, 1.0):
                 s = score([doc_fusion(r, w, how) for r in rows], golds)

@@ -116,10 +116,13 @@ def _mount_desk(app: FastAPI, state: AppState) -> None:
 def run(settings: Settings, host: str | None = None, port: int | None = None) -> None:
     import uvicorn
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from assistant.logging_setup import setup_logging
+
+    setup_logging()  # personal data redacted from every log line, access logs without queries
     app = create_app(settings)
     uvicorn.run(
         app,
+        log_config=None,
         host=host or settings.host,
         port=port or settings.port,
         log_level="info",

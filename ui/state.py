@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 
 from assistant.answer import Event
+from assistant.audit import AuditLog
 from assistant.pipeline import Assistant
 from assistant.settings import Settings
 from ui.queue import Waiting, WorkQueue
@@ -27,10 +28,15 @@ class AppState:
         self.startup_error: str | None = None
         self.loaded = False  # model and index opened by load()
         self._lock = threading.Lock()
+        self.audit = AuditLog.from_settings(settings)
 
     def load(self) -> None:
         """Open the index and the model now (start-up), recording any error for /readyz."""
         try:
+            from assistant import redact
+
+            redact.preload()  # the name model loads now, not during the first answer
+            self.audit.purge_older_than(self.settings.audit_retention_days)
             assistant = self.assistant
             _ = assistant.generator  # load the GGUF at start, not on the first question
             self.loaded = True
@@ -45,6 +51,13 @@ class AppState:
                 self._assistant = Assistant(self.settings)
             return self._assistant
 
-    def ask_events(self, question: str) -> Iterator[Waiting | Event]:
-        """Queue position updates, then the answer's events. Raises ``QueueFull``."""
-        return self.queue.stream(lambda: self.assistant.events(question))
+    def ask_events(self, question: str, channel: str = "api") -> Iterator[Waiting | Event]:
+        """Queue position updates, then the answer's events. Raises ``QueueFull``.
+        Every finished answer goes to the append-only audit log (redacted question)."""
+        for item in self.queue.stream(lambda: self.assistant.events(question)):
+            if isinstance(item, Event) and item.kind == "done" and item.answer is not None:
+                try:
+                    self.audit.record(item.answer, channel=channel)
+                except Exception:  # the audit must never cost the citizen an answer
+                    log.exception("audit log write failed")
+            yield item
