@@ -196,7 +196,9 @@ DESK = {
     "gap_refused": "sans réponse",
     "gap_down": "mal notée",
     "corpus_refresh": "Actualiser",
-    "corpus_summary": "{documents} documents · {chunks} passages indexés (collection « {collection} »)",
+    "corpus_summary": (
+        "{documents} documents · {chunks} passages indexés (collection « {collection} »)"
+    ),
     "corpus_last_ingest": "Dernière ingestion : {when} — {summary}",
     "corpus_no_report": "Aucun rapport d'ingestion enregistré (lancez `guichet ingest`).",
     "corpus_failed": "Fichiers en échec",

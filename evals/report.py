@@ -618,12 +618,15 @@ def write_reports(folder: Path, records: list[dict]) -> dict:
 # compare
 
 
-def load_folder(folder: Path) -> list[dict]:
+def load_folder(folder: Path, every_run: bool = False) -> list[dict]:
+    """Records of the folder's last run (its config hashes), or of every run it holds."""
     from evals.run import read_results, rescore
 
     meta_path = folder / "run.json"
     hashes = (
-        set(json.loads(meta_path.read_text()).get("hashes", {})) if meta_path.is_file() else set()
+        set(json.loads(meta_path.read_text()).get("hashes", {}))
+        if meta_path.is_file() and not every_run
+        else set()
     )
     records = [
         r
@@ -678,8 +681,10 @@ def main(argv: list[str] | None = None) -> None:
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("folders", nargs="+", type=Path)
-    for folder in parser.parse_args(argv).folders:
-        write_reports(folder, load_folder(folder))
+    parser.add_argument("--all", action="store_true", help="every run in results.jsonl")
+    args = parser.parse_args(argv)
+    for folder in args.folders:
+        write_reports(folder, load_folder(folder, every_run=args.all))
         print(folder / "report.html")
 
 

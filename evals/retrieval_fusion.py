@@ -33,13 +33,15 @@ def load(refresh: bool) -> dict:
     for name, qas in sets.items():
         rows = []
         for qa, (dense, sparse) in zip(qas, candidates(retriever, qas, 40), strict=True):
-            rows.append({
-                "gold": qa.doc_id,
-                "dense": [(n.ref_doc_id, s) for n, s in dense],
-                "sparse": [(n.ref_doc_id, s) for n, s in sparse],
-                "dense_ids": [n.node_id for n, _ in dense],
-                "sparse_ids": [n.node_id for n, _ in sparse],
-            })
+            rows.append(
+                {
+                    "gold": qa.doc_id,
+                    "dense": [(n.ref_doc_id, s) for n, s in dense],
+                    "sparse": [(n.ref_doc_id, s) for n, s in sparse],
+                    "dense_ids": [n.node_id for n, _ in dense],
+                    "sparse_ids": [n.node_id for n, _ in sparse],
+                }
+            )
         out[name] = rows
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps(out))
@@ -53,8 +55,10 @@ def per_doc(ranked: list, how: str) -> dict[str, float]:
     if how == "max":
         return {d: max(v) for d, v in scores.items()}
     # max plus a small bonus for further matching chunks of the same document
-    return {d: sorted(v, reverse=True)[0] + 0.1 * sum(sorted(v, reverse=True)[1:3])
-            for d, v in scores.items()}
+    return {
+        d: sorted(v, reverse=True)[0] + 0.1 * sum(sorted(v, reverse=True)[1:3])
+        for d, v in scores.items()
+    }
 
 
 def chunk_fusion(row: dict, w: float) -> list[str]:

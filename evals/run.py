@@ -271,10 +271,21 @@ class RunResult:
     seconds: float
 
 
-def report_folder(out: Path, config: RunConfig, verify: bool, date: str | None = None) -> Path:
+def report_folder(
+    out: Path,
+    config: RunConfig,
+    verify: bool,
+    models: list[str] | None = None,
+    date: str | None = None,
+) -> Path:
+    """``<out>/<date>-<config>[-<models>][-noverify]``: the models part only when they differ
+    from the config's, so that two model sets never share a folder (nor its run.json)."""
     date = date or dt.date.today().isoformat()
-    suffix = config.name + ("" if verify else "-noverify")
-    return out / f"{date}-{suffix}"
+    suffix = config.name
+    if models and models != config.models:
+        names = [Path(m).stem if ("/" in m or m.endswith(".gguf")) else m for m in models]
+        suffix += "-" + "+".join(names)
+    return out / f"{date}-{suffix}{'' if verify else '-noverify'}"
 
 
 def iter_items(datasets: list[str], limit: int | None) -> Iterator[tuple[str, EvalItem]]:
@@ -316,7 +327,7 @@ def run(
         settings = settings.model_copy(update={"answer_cache_size": 0})
     datasets = datasets or config.datasets
     model_specs = models or config.models
-    folder = folder or report_folder(out, config, verify)
+    folder = folder or report_folder(out, config, verify, model_specs)
     folder.mkdir(parents=True, exist_ok=True)
     results_path = folder / "results.jsonl"
     existing = read_results(results_path)

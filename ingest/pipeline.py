@@ -50,6 +50,8 @@ def _disk_full(exc: BaseException) -> bool:
     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
         return True
     return isinstance(exc, sqlite3.OperationalError) and "full" in str(exc)
+
+
 Status = Literal["ok", "unchanged", "failed", "pruned"]
 
 

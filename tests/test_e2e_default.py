@@ -19,16 +19,26 @@ pytestmark = [pytest.mark.model, pytest.mark.slow]
 def cli_env(tmp_path_factory, default_llm):
     data = tmp_path_factory.mktemp("e2e-data")
     env = {**os.environ, "GUICHET_DATA_DIR": str(data), "GUICHET_MODELS_PATH": str(models_dir())}
-    done = subprocess.run([sys.executable, "-m", "assistant.cli", "ingest", str(DEMO)],
-                          env=env, capture_output=True, text=True, timeout=1200)
+    done = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "ingest", str(DEMO)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "25 ingérés" in done.stdout
     return env
 
 
 def ask(env, question: str) -> dict:
-    done = subprocess.run([sys.executable, "-m", "assistant.cli", "ask", question, "--json"],
-                          env=env, capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "ask", question, "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout)
 
@@ -55,8 +65,17 @@ def test_out_of_corpus_question_is_refused_with_orientation(cli_env):
 
 def test_human_readable_output_lists_sources(cli_env):
     done = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "ask", "Combien coûte une entrée adulte à la piscine ?"],
-        env=cli_env, capture_output=True, text=True, timeout=900,
+        [
+            sys.executable,
+            "-m",
+            "assistant.cli",
+            "ask",
+            "Combien coûte une entrée adulte à la piscine ?",
+        ],
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "[1]" in done.stdout or "pas de réponse" in done.stdout

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.retrieve import HybridRetriever
-from assistant.store import get_client
-from assistant.store import DENSE, SPARSE
+from assistant.store import DENSE, SPARSE, get_client
 
 pytestmark = pytest.mark.model
 
