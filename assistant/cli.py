@@ -216,6 +216,21 @@ def eval_compare(
     typer.echo(compare(a, b))
 
 
+@app.command("staff-password")
+def staff_password(login: Annotated[str, typer.Argument(help="identifiant")] = "accueil") -> None:
+    """Hash a staff password for GUICHET_STAFF_USERS (the password is never stored in clear)."""
+    import getpass
+
+    from ui.auth import hash_password
+
+    password = getpass.getpass("Mot de passe : ")
+    if len(password) < 10 or password != getpass.getpass("Confirmez : "):
+        _fail("mots de passe différents ou trop courts (10 caractères minimum)")
+    hashed = hash_password(password)
+    typer.echo(hashed)
+    typer.echo(f"GUICHET_STAFF_USERS='{json.dumps({login: hashed})}'")
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option()] = None,

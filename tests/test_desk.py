@@ -164,6 +164,24 @@ def test_second_agent_sees_queue_position_then_answer(tmp_path):
     assert FeedbackStore(tmp_path / "db.sqlite").stats().total == 2
 
 
+def test_desk_store_redacts_personal_data(tmp_path):
+    slow = SlowAssistant()
+    slow.release.set()
+    state = AppState(Settings(data_dir=tmp_path), assistant=slow)  # type: ignore[arg-type]
+    desk = Desk(state)  # the default store: settings.database_path, with redaction
+    *_, last = desk.ask("Écrire à jean.dupont@example.org pour la piscine ?", [])
+    desk.rate(-1, last[6], [], "rappeler le 06 12 34 56 78")
+    raw = (
+        sqlite3.connect(state.settings.database_path)
+        .execute(
+            "SELECT a.question || a.answer_json || f.comment FROM answers a"
+            " JOIN feedback f ON f.answer_id = a.id"
+        )
+        .fetchone()[0]
+    )
+    assert "jean.dupont@example.org" not in raw and "06 12 34 56 78" not in raw
+
+
 class BrokenAssistant:
     def events(self, question: str):
         raise RuntimeError("fichier GGUF corrompu")

@@ -8,35 +8,17 @@ files that failed, and why.
 from __future__ import annotations
 
 import json
-import os
-from dataclasses import asdict, dataclass, field
-from datetime import datetime
-from pathlib import Path
+from dataclasses import dataclass, field
 
 from assistant.settings import Settings
-from ingest.pipeline import FILE_KEY, IngestReport, known_hashes, load_docstore
-
-
-def report_path(settings: Settings, collection: str | None = None) -> Path:
-    return settings.data_dir / f"last_ingest_{collection or settings.collection}.json"
-
-
-def save_report(report: IngestReport, settings: Settings) -> Path:
-    """Write the ingest report as JSON (finish time, counts, every file's outcome)."""
-    path = report_path(settings, report.collection)
-    payload = {
-        "collection": report.collection,
-        "finished_at": datetime.now().astimezone().isoformat(timespec="seconds"),
-        "seconds": round(report.seconds, 2),
-        "chunks_written": report.chunks_written,
-        "summary": report.summary(),
-        "files": [asdict(f) for f in report.files],
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+from ingest.pipeline import (  # noqa: F401 - re-exported for the desk
+    FILE_KEY,
+    IngestReport,
+    known_hashes,
+    load_docstore,
+    report_path,
+    save_report,
+)
 
 
 @dataclass

@@ -24,7 +24,7 @@ from assistant.answer import Answer, Sentence, Source
 from assistant.pipeline import QuestionRejected
 from ui import desk_render as render
 from ui.corpus_status import corpus_status
-from ui.feedback import FeedbackStore, UnknownAnswer
+from ui.feedback import FeedbackStore, UnknownAnswer, default_redactor
 from ui.gaps import cluster_questions
 from ui.queue import QueueFull, Waiting
 from ui.state import AppState
@@ -42,7 +42,7 @@ class Desk:
     def __init__(self, state: AppState, store: FeedbackStore | None = None) -> None:
         self.state = state
         self.settings = state.settings
-        self.store = store or FeedbackStore(self.settings.database_path)
+        self.store = store or FeedbackStore(self.settings.database_path, redact=default_redactor())
         self._embed: Callable[[str], Any] | None = None
         self._export_dir: Path | None = None
 
@@ -85,7 +85,7 @@ class Desk:
         started = time.perf_counter()
         yield self._view([], [], None, status=D["searching"], history=history)
         try:
-            for item in self.state.ask_events(question or ""):
+            for item in self.state.ask_events(question or "", channel="desk"):
                 if isinstance(item, Waiting):
                     status = msg.QUEUE_POSITION.format(position=item.position)
                     yield self._view([], [], None, status=status, history=history)

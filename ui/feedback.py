@@ -5,7 +5,8 @@ written, one connection per thread (sqlite3 connections must not be shared acros
 without care; Gradio and FastAPI run handlers in a thread pool).
 
 Every text that may carry personal data (question, comment, answer text) goes through one
-``redact`` hook before it is written; it is the identity until the redaction issue lands.
+``redact`` hook before it is written (identity by default; the desk and the public API pass
+``default_redactor()``, i.e. ``assistant.redact.redact``).
 """
 
 from __future__ import annotations
@@ -80,6 +81,15 @@ class UnknownAnswer(KeyError):
 
 def identity(text: str) -> str:
     return text
+
+
+def default_redactor() -> Callable[[str], str]:
+    """``assistant.redact.redact`` (personal data → ``[NOM]``, ``[EMAIL]`` …) when present."""
+    try:
+        from assistant.redact import redact
+    except ImportError:
+        return identity
+    return redact
 
 
 def now() -> str:
