@@ -183,6 +183,9 @@ def eval_run(
     limit: Annotated[int | None, typer.Option(help="first N questions of each dataset")] = None,
     verify: Annotated[bool, typer.Option("--verify/--no-verify", help="ablation: off")] = True,
     out: Annotated[Path, typer.Option(help="reports folder")] = Path("reports"),
+    folder: Annotated[
+        Path | None, typer.Option(help="exact report folder (resume a run of another day)")
+    ] = None,
     rebuild: Annotated[bool, typer.Option(help="re-check the spf532 index too")] = False,
 ) -> None:
     """Run datasets through the real pipeline; write reports/<date>-<config>/ (resumable)."""
@@ -193,7 +196,7 @@ def eval_run(
     try:
         result = run(
             dataset, config=load_config(config), models=model, limit=limit, verify=verify,
-            out=out, rebuild=rebuild,
+            out=out, folder=folder, rebuild=rebuild,
         )  # fmt: skip
     except (FileNotFoundError, ValueError) as exc:
         _fail(str(exc))

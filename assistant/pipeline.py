@@ -156,7 +156,7 @@ class Assistant:
                     t_v = time.perf_counter()
                     sentence = self._check(line, by_id)
                     verify_s += time.perf_counter() - t_v
-                    if sentence is None:
+                    if sentence is None or _repeats(sentence, delivered):
                         continue
                     if sentence.passed:
                         delivered.append(sentence)
@@ -166,9 +166,9 @@ class Assistant:
                     else:
                         rejected.append(sentence)
                         yield Event(kind="rejected", sentence=sentence)
-            if buffer.strip() and buffer.strip() != NOT_FOUND:
+            if buffer.strip():
                 sentence = self._check(buffer, by_id)
-                if sentence is not None:
+                if sentence is not None and not _repeats(sentence, delivered):
                     (delivered if sentence.passed else rejected).append(sentence)
         except GenerationTimeout:
             reasons.append(msg.REFUSAL_REASON_TIMEOUT)
@@ -178,12 +178,14 @@ class Assistant:
         timings.verify_ms = verify_s * 1000
 
         if delivered:
-            verdict = Verdict.answered if not rejected else Verdict.partial
+            # Cut short by a time-out or an error: what was delivered is verified but may be
+            # incomplete, so never call it a full answer.
+            verdict = Verdict.answered if not rejected and not reasons else Verdict.partial
             if rejected:
                 reasons.append(f"{len(rejected)} phrase(s) écartée(s) par les vérifications")
         elif reasons:
             verdict = Verdict.refused
-        elif raw.strip() == NOT_FOUND:
+        elif raw.strip().startswith(NOT_FOUND):
             verdict, reasons = Verdict.refused, [msg.REFUSAL_REASON_MODEL]
         else:
             quote = self._quote(question, chunks, sources)
@@ -201,7 +203,9 @@ class Assistant:
 
     # ------------------------------------------------------------------------------------------
     def _check(self, line: str, by_id: dict[int, Source]) -> Sentence | None:
-        if not line.strip():
+        # The "not in the sources" marker is a signal, not a sentence, even when the model
+        # decorates it with a citation ("AUCUNE_SOURCE [1]").
+        if not line.strip() or line.strip().startswith(NOT_FOUND):
             return None
         parsed = parse_line(line)
         if parsed is None:  # the grammar forbids it, but a remote backend might not obey
@@ -288,6 +292,12 @@ class Assistant:
             timings=timings,
         )
         return Event(kind="done", answer=answer)
+
+
+def _repeats(sentence: Sentence, delivered: list[Sentence]) -> bool:
+    """Small models loop: a sentence already delivered (same words) is not said twice."""
+    key = " ".join(content_stems(sentence.text))
+    return any(" ".join(content_stems(d.text)) == key for d in delivered)
 
 
 class AnswerCache:

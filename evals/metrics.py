@@ -732,7 +732,8 @@ def score(
     verdicts = []
     if posthoc is not None:  # --no-verify run: decisions computed afterwards
         for s, p in zip(scored, posthoc, strict=False):
-            verdicts.append((s.supported, bool(p.get("passed")), p.get("support_score")))
+            if s.text.strip() != NOT_FOUND:
+                verdicts.append((s.supported, bool(p.get("passed")), p.get("support_score")))
     else:
         for s, sent in zip(scored, delivered, strict=True):
             if "quote" not in {c.name for c in sent.checks}:

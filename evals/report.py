@@ -24,9 +24,9 @@ VERDICT_COLOURS = {
     "error": "#c62828",
 }
 
-# (key, label, higher is better?) — the headline table and `guichet eval compare`.
-HEADLINE: tuple[tuple[str, str, bool], ...] = (
-    ("n", "questions", True),
+# (key, label, higher is better? None: neither) — the headline table and `guichet eval compare`.
+HEADLINE: tuple[tuple[str, str, bool | None], ...] = (
+    ("n", "questions", None),
     ("invented_rate", "invented-source rate (sentences)", False),
     ("answers_with_invented", "answers with an invented sentence", False),
     ("correct", "correct (answerable)", True),
@@ -42,9 +42,9 @@ HEADLINE: tuple[tuple[str, str, bool], ...] = (
     ("recall@k", "retrieval recall@k", True),
     ("mrr", "retrieval MRR", True),
     ("in_prompt", "expected source in prompt", True),
-    ("share_answered", "share answered/partial", True),
-    ("share_quoted", "share quoted", True),
-    ("share_refused", "share refused", True),
+    ("share_answered", "share answered/partial", None),
+    ("share_quoted", "share quoted", None),
+    ("share_refused", "share refused", None),
     ("timeouts", "generation timeouts", False),
     ("p50_s", "latency p50 (s)", False),
     ("p95_s", "latency p95 (s)", False),
@@ -642,6 +642,14 @@ def load_folder(folder: Path, every_run: bool = False) -> list[dict]:
 def compare(a: Path, b: Path) -> str:
     """Side-by-side figures of two report folders, per dataset (and model when both have it)."""
     ra, rb = load_folder(a), load_folder(b)
+    common = {r["id"] for r in ra} & {r["id"] for r in rb}
+    note = ""
+    if common and (
+        len(common) < len({r["id"] for r in ra}) or len(common) < len({r["id"] for r in rb})
+    ):
+        ra = [r for r in ra if r["id"] in common]
+        rb = [r for r in rb if r["id"] in common]
+        note = f"restricted to the {len(common)} questions both folders answered"
     models_a = {r["model"] for r in ra}
     models_b = {r["model"] for r in rb}
     same_models = models_a == models_b
@@ -651,7 +659,7 @@ def compare(a: Path, b: Path) -> str:
 
     ga = {k: summarise(v) for k, v in group(ra, key).items()}
     gb = {k: summarise(v) for k, v in group(rb, key).items()}
-    lines = [f"A = {a}", f"B = {b}"]
+    lines = [f"A = {a}", f"B = {b}"] + ([note] if note else [])
     if not same_models:
         lines.append(f"models: A {sorted(models_a)} vs B {sorted(models_b)}")
     for k in sorted(set(ga) | set(gb)):
@@ -667,8 +675,13 @@ def compare(a: Path, b: Path) -> str:
             if isinstance(va, int | float) and isinstance(vb, int | float):
                 d = vb - va
                 pct = isinstance(va, float) and not (m.endswith("_s") or m.endswith("tokens"))
-                delta = f"{100 * d:+.1f} pt" if pct else f"{d:+.1f}"
-                if d and (d > 0) != good_high:
+                if m == "mrr":
+                    delta = f"{d:+.3f}"
+                elif pct:
+                    delta = f"{100 * d:+.1f} pt"
+                else:
+                    delta = f"{d:+.1f}" if isinstance(d, float) else f"{d:+d}"
+                if d and good_high is not None and (d > 0) != good_high:
                     delta += " !"
             lines.append(f"{label:38s} {_fmt(va, m):>10s} {_fmt(vb, m):>10s} {delta:>11s}")
     lines.append("\n'!' marks a change in the wrong direction.")

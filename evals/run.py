@@ -347,6 +347,7 @@ def run(
         "hashes": {},
     }
 
+    meta_path = folder / "run.json"
     for spec in model_specs:
         model_path = resolve_model(spec, settings)
         chash, payload = config_hash(settings, model_path, verify)
@@ -357,6 +358,7 @@ def run(
         records += [r for r in existing if r["config_hash"] == chash and r["id"] in wanted]
         if not todo:
             continue
+        meta_path.write_text(json.dumps(meta, indent=1, default=str), encoding="utf-8")
         generator = load_model(settings, model_path)
         assistants: dict[str, tuple[Any, RecordingRetriever]] = {}
         bar = tqdm(todo, desc=f"eval {label}", unit="q", disable=not progress)
@@ -404,7 +406,7 @@ def run(
         bar.close()
         del assistants, generator
 
-    (folder / "run.json").write_text(json.dumps(meta, indent=1, default=str), encoding="utf-8")
+    meta_path.write_text(json.dumps(meta, indent=1, default=str), encoding="utf-8")
     result = RunResult(folder, records, hashes, time.perf_counter() - started)
     if write_report:
         from evals.report import write_reports

@@ -143,3 +143,16 @@ def test_real_small_model_streams_a_contract_answer(demo, small_llm):
         assert sentence.source_ids and set(sentence.source_ids) <= given
     if answer.verdict == Verdict.refused:
         assert answer.orientation
+
+
+def test_decorated_not_found_marker_is_a_refusal_not_a_sentence(demo):
+    assistant, _ = crafted(demo, f"{NOT_FOUND} [1]\n")
+    answer = assistant.ask("Quels sont les horaires de la piscine ?")
+    assert answer.verdict == Verdict.refused and answer.rejected == []
+
+
+def test_repeated_sentence_is_delivered_once(demo):
+    line = "Le tarif adulte de la piscine est de 4,50 € [1]\n"
+    assistant, _ = crafted(demo, line * 3)
+    answer = assistant.ask("Combien coûte la piscine pour un adulte ?")
+    assert len(answer.sentences) == 1 and answer.verdict == Verdict.answered
