@@ -46,11 +46,10 @@ from assistant.answer import Source
 from assistant.facts import extract_facts, facts_missing_from, source_keys
 from assistant.text import content_stems, fold, split_sentences
 from assistant.verify import EmbedFn, SentenceVerifier, SupportThresholds, support_decision
+from evals.spf import shared_data
 
 ROOT = Path(__file__).resolve().parents[1]
-QA_DIR = Path(
-    os.environ.get("GUICHET_QA_DIR", str(ROOT.parent / "shared" / "data" / "qa"))
-).resolve()
+QA_DIR = Path(os.environ.get("GUICHET_QA_DIR", str(shared_data() / "qa"))).resolve()
 QUESTIONS = QA_DIR / "filtered_spf_qr_test.json"
 FICHES = QA_DIR / "spf_qr_test_full_2944155.json"
 OUTPUT = ROOT / "evals" / "calibration" / "support.json"

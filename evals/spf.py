@@ -19,8 +19,14 @@ SPF_COLLECTION = "spf532"
 
 
 def shared_data() -> Path:
-    default = Path(__file__).resolve().parents[2] / "shared" / "data"
-    return Path(os.environ.get("GUICHET_SHARED_DATA", default))
+    """Beside the checkout (../shared/data) or the workplace's copy; GUICHET_SHARED_DATA wins."""
+    if "GUICHET_SHARED_DATA" in os.environ:
+        return Path(os.environ["GUICHET_SHARED_DATA"])
+    beside = Path(__file__).resolve().parents[2] / "shared" / "data"
+    for candidate in (beside, Path("/work/shared/data")):
+        if candidate.is_dir():
+            return candidate
+    return beside
 
 
 @dataclass

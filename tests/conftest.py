@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -13,10 +12,11 @@ enforce_offline()
 
 from assistant.provision import SMALL_LLM_FILE  # noqa: E402
 from assistant.settings import DEFAULT_LLM_FILE, Settings, get_settings  # noqa: E402
+from evals.spf import shared_data  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "corpora" / "demo"
-SHARED_DATA = Path(os.environ.get("GUICHET_SHARED_DATA", REPO.parent / "shared" / "data"))
+SHARED_DATA = shared_data()
 ARTIFACTS = REPO / "artifacts"
 
 

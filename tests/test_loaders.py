@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from evals.spf import shared_data
 from ingest.loaders import SUPPORTED_SUFFIXES, LoadError, LoadResult, load_file
 from ingest.service_public import (
     find_catalogue,
@@ -17,7 +18,7 @@ from ingest.service_public import (
 
 MAX = 5_000_000
 KEYS = {"doc_id", "title", "url", "path", "service", "updated", "page", "kind"}
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED = shared_data()
 
 
 def load(path: Path, root: Path | None = None, max_bytes: int = MAX) -> LoadResult:
