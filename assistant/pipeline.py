@@ -166,10 +166,14 @@ class Assistant:
                     else:
                         rejected.append(sentence)
                         yield Event(kind="rejected", sentence=sentence)
-            if buffer.strip():
+            if buffer.strip():  # a last line without its newline
                 sentence = self._check(buffer, by_id)
                 if sentence is not None and not _repeats(sentence, delivered):
                     (delivered if sentence.passed else rejected).append(sentence)
+                    if sentence.passed:
+                        yield Event(kind="sentence", sentence=sentence)
+                    else:
+                        yield Event(kind="rejected", sentence=sentence)
         except GenerationTimeout:
             reasons.append(msg.REFUSAL_REASON_TIMEOUT)
         except GenerationError as exc:
@@ -196,9 +200,8 @@ class Assistant:
                 yield Event(kind="sentence", sentence=quote)
             else:
                 verdict, reasons = Verdict.refused, [msg.REFUSAL_REASON_NOTHING_SAFE]
-        answer_sources = sources
         yield self._done(
-            question, verdict, reasons, delivered, rejected, answer_sources, timings, t0, usage
+            question, verdict, reasons, delivered, rejected, sources, timings, t0, usage
         )
 
     # ------------------------------------------------------------------------------------------

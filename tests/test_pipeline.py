@@ -156,3 +156,10 @@ def test_repeated_sentence_is_delivered_once(demo):
     assistant, _ = crafted(demo, line * 3)
     answer = assistant.ask("Combien coûte la piscine pour un adulte ?")
     assert len(answer.sentences) == 1 and answer.verdict == Verdict.answered
+
+
+def test_last_line_without_newline_is_streamed_too(demo):
+    assistant, _ = crafted(demo, "Le tarif adulte de la piscine est de 4,50 € [1]")
+    events = list(assistant.events("Combien coûte la piscine pour un adulte ?"))
+    streamed = [e.sentence for e in events if e.kind == "sentence"]
+    assert streamed and streamed == events[-1].answer.sentences
