@@ -171,18 +171,9 @@ def ensure_corpus(corpus: str, settings: Settings, *, collection: str | None, re
 
 
 def load_model(settings: Settings, path: Path):
-    from assistant.generate import LlamaCppGenerator, load_generator
+    from assistant.generate import load_generator
 
-    if path == settings.gguf_path:
-        return load_generator(settings)  # shared with the rest of the process
-    return LlamaCppGenerator(
-        path,
-        threads=settings.llm_threads,
-        n_ctx=settings.llm_ctx,
-        seed=settings.llm_seed,
-        timeout_s=settings.llm_timeout_s,
-        prompt_lookup=settings.llm_prompt_lookup,
-    )
+    return load_generator(settings, path)  # one instance per model file, shared in the process
 
 
 def read_results(path: Path) -> list[dict]:

@@ -14,19 +14,11 @@ import sys
 import pytest
 
 from assistant import messages as msg
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.desk_helpers import LOGIN, PASSWORD, desk_settings, serve_desk
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 D = msg.DESK
 ANSWER_TIMEOUT_MS = 300_000  # small model on 2 shared cores
 

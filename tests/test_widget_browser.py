@@ -14,20 +14,12 @@ from pathlib import Path
 import pytest
 
 from assistant import messages as msg
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.live_server import api_settings_for, serve
 from ui.server import create_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 # axe-core comes from npm, into a cache folder outside the repository.
 AXE_DIR = Path.home() / ".cache" / "guichet" / "node"
 AXE_JS = AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
