@@ -22,6 +22,7 @@ from assistant.provision import DEFAULT_LLM_SHA256, check_gguf
 from assistant.settings import DEFAULT_LLM_FILE, Settings
 from assistant.store import StoreError, get_client
 from tests.conftest import DEMO, models_dir
+from tests.index_helpers import expected_chunk_ids, stored_point_ids
 from ui.state import AppState
 
 QUESTION = "C'est combien l'entrée adulte à la piscine ?"
@@ -310,33 +311,11 @@ def test_generation_crash_is_a_refusal_and_the_server_goes_on(small_assistant, s
 
 
 # --- disk full during ingest ------------------------------------------------------------------
-def _expected_ids(corpus: Path, settings: Settings) -> set[str]:
-    from ingest.chunking import SectionChunker
-    from ingest.loaders import load_file
-    from ingest.pipeline import discover
-
-    chunker = SectionChunker(
-        chunk_chars=settings.chunk_chars, overlap_chars=settings.chunk_overlap_chars
-    )
-    docs = []
-    for file, root in discover([corpus]):
-        docs += load_file(file, root, max_bytes=10**8).documents
-    return {n.node_id for n in chunker(docs)}
-
-
 def _stored_ids(settings: Settings) -> list[str]:
-    client = get_client(settings)
-    out: list[str] = []
-    offset = None
     try:
-        while client.collection_exists(settings.collection):
-            points, offset = client.scroll(settings.collection, limit=256, offset=offset)
-            out += [str(p.id) for p in points]
-            if offset is None:
-                break
+        return stored_point_ids(settings)
     finally:
         release(settings)
-    return out
 
 
 @pytest.fixture
@@ -365,7 +344,7 @@ def test_disk_full_during_ingest_then_resume(tmp_path, small_disk):
     for file in sorted(DEMO.glob("*.md"))[:6]:
         shutil.copy(file, corpus / file.name)
     settings = Settings(data_dir=small_disk, models_path=models_dir(), ingest_batch_docs=2)
-    expected = _expected_ids(corpus, settings)
+    expected = expected_chunk_ids(corpus, settings)
 
     with pytest.raises(Exception) as err:
         ingest([corpus], settings, progress=False)

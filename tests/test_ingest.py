@@ -10,20 +10,9 @@ import pytest
 from assistant.store import get_client
 from ingest.pipeline import ingest
 from tests.conftest import DEMO, make_settings
+from tests.index_helpers import stored_point_ids
 
 pytestmark = pytest.mark.model
-
-
-def point_ids(settings) -> list[str]:
-    client = get_client(settings)
-    ids, offset = [], None
-    while True:
-        points, offset = client.scroll(
-            settings.collection, limit=256, offset=offset, with_payload=False
-        )
-        ids += [str(p.id) for p in points]
-        if offset is None:
-            return ids
 
 
 def small_corpus(
@@ -41,12 +30,12 @@ def test_unchanged_skipped_changed_replaced_pruned(tmp_path):
     settings = make_settings(tmp_path / "data")
     first = ingest([corpus], settings, progress=False)
     assert first.count("ok") == 3 and first.chunks_written > 3
-    ids_first = point_ids(settings)
+    ids_first = stored_point_ids(settings)
     assert len(ids_first) == len(set(ids_first)) == first.chunks_written
 
     again = ingest([corpus], settings, progress=False)
     assert again.count("unchanged") == 3 and again.chunks_written == 0
-    assert sorted(point_ids(settings)) == sorted(ids_first)
+    assert sorted(stored_point_ids(settings)) == sorted(ids_first)
 
     # Shrink one document: its stale chunks must disappear, nothing else changes.
     page = corpus / "piscine-municipale.md"
@@ -57,7 +46,7 @@ def test_unchanged_skipped_changed_replaced_pruned(tmp_path):
     client = get_client(settings)
     texts = [p.payload["_node_content"] for p in client.scroll(settings.collection, limit=500)[0]]
     assert not any("4,50 €" in t for t in texts), "stale chunk of the old version left behind"
-    assert len(point_ids(settings)) == len(set(point_ids(settings)))
+    assert len(stored_point_ids(settings)) == len(set(stored_point_ids(settings)))
 
     (corpus / "stationnement.md").unlink()
     pruned = ingest([corpus], settings, prune=True, progress=False)

@@ -11,35 +11,17 @@ import time
 
 import pytest
 
-from assistant.store import close_clients, get_client
-from ingest.chunking import SectionChunker
-from ingest.loaders import load_file
-from ingest.pipeline import discover
+from assistant.store import close_clients
 from tests.conftest import DEMO, make_settings
+from tests.index_helpers import expected_chunk_ids, stored_point_ids
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
 
-def expected_ids(settings) -> set[str]:
-    chunker = SectionChunker(
-        chunk_chars=settings.chunk_chars, overlap_chars=settings.chunk_overlap_chars
-    )
-    docs = []
-    for file, root in discover([DEMO]):
-        docs += load_file(file, root, max_bytes=10**8).documents
-    return {n.node_id for n in chunker(docs)}
-
-
 def stored_ids(settings) -> list[str]:
-    client = get_client(settings)
-    out, offset = [], None
-    while True:
-        points, offset = client.scroll(settings.collection, limit=256, offset=offset)
-        out += [str(p.id) for p in points]
-        if offset is None:
-            break
+    ids = stored_point_ids(settings)
     close_clients()  # release the folder lock for the next subprocess
-    return out
+    return ids
 
 
 def test_sigkill_at_random_points_then_resume(tmp_path):
@@ -66,4 +48,4 @@ def test_sigkill_at_random_points_then_resume(tmp_path):
     ids = stored_ids(settings)
     assert kills >= 5, "the kills did not land during ingestion; widen the delays"
     assert len(ids) == len(set(ids))
-    assert set(ids) == expected_ids(settings)
+    assert set(ids) == expected_chunk_ids(DEMO, settings)

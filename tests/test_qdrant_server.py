@@ -20,23 +20,13 @@ from assistant.retrieve import HybridRetriever
 from assistant.store import DENSE, PAYLOAD_INDEXES, SPARSE, get_client
 from ingest.pipeline import ingest
 from tests.conftest import DEMO, make_settings
+from tests.index_helpers import stored_point_ids
 
 pytestmark = pytest.mark.model
 
 QDRANT_URL = os.environ.get("GUICHET_QDRANT_URL")
 FILES = ("piscine-municipale.md", "mediatheque.md", "stationnement.md")
 NO_SERVER = "GUICHET_QDRANT_URL not set: no Qdrant server here (local mode covers the contract)"
-
-
-def point_ids(settings) -> list[str]:
-    client, ids, offset = get_client(settings), [], None
-    while True:
-        points, offset = client.scroll(
-            settings.collection, limit=256, offset=offset, with_payload=False
-        )
-        ids += [str(p.id) for p in points]
-        if offset is None:
-            return ids
 
 
 def doc_ids(settings) -> set[str]:
@@ -91,7 +81,7 @@ def test_collection_schema(target):
 def test_hybrid_search_returns_citable_chunks(target):
     settings, _, report = target
     assert report.count("ok") == len(FILES) and report.chunks_written >= len(FILES)
-    assert len(point_ids(settings)) == report.chunks_written
+    assert len(stored_point_ids(settings)) == report.chunks_written
     retriever = HybridRetriever(settings)
     chunks = retriever.search("tarif de l'entrée adulte à la piscine", 3)
     top = chunks[0]
@@ -112,13 +102,13 @@ def test_payload_filter_by_service(target):
 
 def test_reingest_unchanged_writes_nothing_then_prune(target):
     settings, corpus, _ = target
-    before = sorted(point_ids(settings))
+    before = sorted(stored_point_ids(settings))
     again = ingest([corpus], settings, progress=False)
     assert again.count("unchanged") == len(FILES) and again.chunks_written == 0
-    assert sorted(point_ids(settings)) == before
+    assert sorted(stored_point_ids(settings)) == before
 
     (corpus / "stationnement.md").unlink()
     pruned = ingest([corpus], settings, prune=True, progress=False)
     assert pruned.count("pruned") == 1
     assert doc_ids(settings) == {"piscine-municipale.md", "mediatheque.md"}
-    assert len(point_ids(settings)) < len(before)
+    assert len(stored_point_ids(settings)) < len(before)
