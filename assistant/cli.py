@@ -17,6 +17,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="guichet: ass
 eval_app = typer.Typer(no_args_is_help=True, help="Évaluations (retrieval, hallucinations)")
 app.add_typer(eval_app, name="eval")
 
+MAX_K = 100  # more passages than anyone reads; keeps a typo from scanning the whole index
 CollectionOpt = Annotated[str | None, typer.Option("--collection", "-c", help="collection Qdrant")]
 
 
@@ -101,12 +102,19 @@ def search(
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Print the ranked passages for a question, with scores and sources."""
+    from assistant.pipeline import QuestionRejected, validate_question
     from assistant.retrieve import HybridRetriever, Mode
 
     if mode not in ("hybrid", "dense", "sparse"):
         _fail("--mode : hybrid, dense ou sparse")
-
-    chunks = HybridRetriever(_settings(), collection).search(
+    if not 1 <= k <= MAX_K:
+        _fail(f"-k : entre 1 et {MAX_K}")
+    settings = _settings()
+    try:
+        question = validate_question(question, settings.max_question_chars)
+    except QuestionRejected as exc:
+        _fail(str(exc))
+    chunks = HybridRetriever(settings, collection).search(
         question, k, mode=cast(Mode, mode), service=service
     )
     if json_out:
