@@ -1,14 +1,17 @@
 """The relevance gate: refuse before calling the model when retrieval found nothing relevant.
 
 Two signals, because each fails alone: e5's cosine is high even for unrelated French text
-(~0.78), and word coverage is fooled by common words. A question passes when the best dense
-score is high, or when it is fair and most of the question's content words appear in the best
-chunk (title included). Thresholds come from ``evals/calibrate_gate.py``.
+(~0.78), and plain word coverage is fooled by common words. A question passes when the best
+dense score is high, or when it is fair and the retrieved passages cover enough of the
+question, each word weighted by its IDF in the corpus (``assistant.relevance``), so that the
+one word no document contains ("patinoire") outweighs "horaires". Thresholds come from
+``evals/calibrate_gate.py``.
 """
 
 from __future__ import annotations
 
 from assistant.answer import Chunk
+from assistant.relevance import TermStats, weighted_coverage
 from assistant.text import content_stems
 
 # A dense score this much above the threshold passes on its own.
@@ -25,6 +28,11 @@ def coverage(question: str, chunks: list[Chunk]) -> float:
         found = set(content_stems(f"{c.title} {c.section} {c.text}"))
         best = max(best, len(q & found) / len(q))
     return best
+
+
+def topic_coverage(question: str, chunks: list[Chunk], stats: TermStats) -> float:
+    """IDF-weighted share of the question found in the retrieved passages (titles included)."""
+    return weighted_coverage(question, (f"{c.title} {c.section} {c.text}" for c in chunks), stats)
 
 
 def passes(dense: float, cov: float, min_dense: float, min_coverage: float) -> bool:

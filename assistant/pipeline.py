@@ -17,9 +17,10 @@ from assistant import messages as msg
 from assistant.answer import Answer, Check, Chunk, Event, Sentence, Source, Timings, Verdict
 from assistant.context import select_context
 from assistant.embedding import Embedder, load_embedder
-from assistant.gate import best_dense, coverage, passes
+from assistant.gate import best_dense, coverage, passes, topic_coverage
 from assistant.generate import GenerationError, GenerationTimeout, Generator, Usage
 from assistant.prompt import NOT_FOUND, build_messages, citation_grammar, parse_line
+from assistant.relevance import TermStats, TermStatsCache
 from assistant.retrieve import HybridRetriever
 from assistant.settings import Settings
 from assistant.text import content_stems, split_sentences
@@ -63,6 +64,7 @@ class Assistant:
         self.verify_enabled = verify
         self.orientation = msg.Orientation()
         self._cache = AnswerCache(settings.answer_cache_size)
+        self._term_stats = TermStatsCache()
         self._config_hash = settings.model_dump_json(
             include={
                 "top_k",
@@ -108,6 +110,12 @@ class Assistant:
                 self._cache.put(key, event.answer)
             yield event
 
+    def term_stats(self) -> TermStats:
+        retriever = self.retriever
+        return self._term_stats.get(
+            retriever.store.client, retriever.collection, retriever.corpus_version()
+        )
+
     def _cache_key(self, question: str, service: str | None) -> tuple:
         """Same normalised question, same corpus version, same configuration."""
         normalised = " ".join(content_stems(question)) or question.lower()
@@ -117,7 +125,8 @@ class Assistant:
         timings = Timings()
         chunks = self.retriever.search(question, self.settings.top_k, service=service)
         timings.retrieve_ms = (time.perf_counter() - t0) * 1000
-        dense, cov = best_dense(chunks), coverage(question, chunks)
+        stats = self.term_stats()
+        dense, cov = best_dense(chunks), topic_coverage(question, chunks, stats)
         if not passes(dense, cov, self.settings.gate_min_dense, self.settings.gate_min_coverage):
             yield self._done(
                 question, Verdict.refused, [msg.REFUSAL_REASON_NO_MATCH], [], [], [], timings, t0
@@ -154,7 +163,7 @@ class Assistant:
                 while "\n" in buffer:
                     line, buffer = buffer.split("\n", 1)
                     t_v = time.perf_counter()
-                    sentence = self._check(line, by_id)
+                    sentence = self._check(line, by_id, question, stats)
                     verify_s += time.perf_counter() - t_v
                     if sentence is None or _repeats(sentence, delivered):
                         continue
@@ -167,7 +176,7 @@ class Assistant:
                         rejected.append(sentence)
                         yield Event(kind="rejected", sentence=sentence)
             if buffer.strip():  # a last line without its newline
-                sentence = self._check(buffer, by_id)
+                sentence = self._check(buffer, by_id, question, stats)
                 if sentence is not None and not _repeats(sentence, delivered):
                     (delivered if sentence.passed else rejected).append(sentence)
                     if sentence.passed:
@@ -205,7 +214,9 @@ class Assistant:
         )
 
     # ------------------------------------------------------------------------------------------
-    def _check(self, line: str, by_id: dict[int, Source]) -> Sentence | None:
+    def _check(
+        self, line: str, by_id: dict[int, Source], question: str, stats: TermStats
+    ) -> Sentence | None:
         # The "not in the sources" marker is a signal, not a sentence, even when the model
         # decorates it with a citation ("AUCUNE_SOURCE [1]").
         if not line.strip() or line.strip().startswith(NOT_FOUND):
@@ -222,12 +233,15 @@ class Assistant:
         if not self.verify_enabled:
             return sentence
         vector = self.verifier.embed([text])[0] if self.verifier.embed is not None else None
-        checked = self.verifier.verify(sentence, by_id, vector)
+        asked = (question, stats)
+        checked = self.verifier.verify(sentence, by_id, vector, asked=asked)
         if checked.passed:
             return checked
-        return self._recite(checked, by_id, vector) or checked
+        return self._recite(checked, by_id, vector, asked) or checked
 
-    def _recite(self, failed: Sentence, by_id: dict[int, Source], vector) -> Sentence | None:
+    def _recite(
+        self, failed: Sentence, by_id: dict[int, Source], vector, asked: tuple[str, TermStats]
+    ) -> Sentence | None:
         """Small models often cite the wrong number. If the sentence fully passes every check
         against exactly one other source it was given, cite that one instead, and say so."""
         if any(c.name == "not_instruction" and not c.passed for c in failed.checks):
@@ -236,7 +250,7 @@ class Assistant:
             if other in failed.source_ids:
                 continue
             retry = self.verifier.verify(
-                failed.model_copy(update={"source_ids": [other]}), by_id, vector
+                failed.model_copy(update={"source_ids": [other]}), by_id, vector, asked=asked
             )
             if retry.passed:
                 note = Check(

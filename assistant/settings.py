@@ -75,8 +75,8 @@ class Settings(BaseSettings):
     answer_cache_size: int = 256
     context_mode: str = Field(default="windows", description="'windows' or 'chunks'")
     # Relevance gate and support thresholds (calibrated: see evals/, README "Grounding")
-    gate_min_dense: float = 0.818
-    gate_min_coverage: float = 0.6
+    gate_min_dense: float = 0.842
+    gate_min_coverage: float = 0.45
     # The quoted-passage fallback needs more confidence than the gate: a passage is only
     # quoted when it covers most of the question's content words.
     quote_min_coverage: float = 0.6

@@ -43,6 +43,7 @@ import numpy as np
 
 from assistant.answer import Check, Sentence, Source
 from assistant.facts import Fact, extract_facts, fact_supported, source_keys
+from assistant.relevance import TermStats, foreign_question_terms
 from assistant.text import content_stems, fold, split_sentences
 
 EmbedFn = Callable[[list[str]], np.ndarray]
@@ -318,8 +319,14 @@ class SentenceVerifier:
         sentence: Sentence,
         sources: Mapping[int, Source],
         vector: np.ndarray | None = None,
+        *,
+        asked: tuple[str, TermStats] | None = None,
     ) -> Sentence:
-        """A copy of ``sentence`` with its checks, support score and supporting excerpt."""
+        """A copy of ``sentence`` with its checks, support score and supporting excerpt.
+
+        ``asked`` (the question and the corpus term statistics) adds the ``on_topic`` check:
+        the sentence must not assert a question word that no indexed document contains.
+        """
         ids = list(sentence.source_ids)
         unknown = [i for i in ids if i not in sources]
         if not ids:
@@ -353,9 +360,27 @@ class SentenceVerifier:
             passed=planted is None,
             detail=f"reads as an instruction to a model: {planted!r}" if planted else "",
         )
+        checks = [citations, facts, support, not_instruction]
+        if asked is not None:
+            question, stats = asked
+            foreign = foreign_question_terms(
+                sentence.text,
+                question,
+                (f"{s.title} {s.section} {s.excerpt}" for s in cited),
+                stats,
+            )
+            checks.append(
+                Check(
+                    name="on_topic",
+                    passed=not foreign,
+                    detail=f"question words no document contains: {', '.join(foreign)}"
+                    if foreign
+                    else "",
+                )
+            )
         return sentence.model_copy(
             update={
-                "checks": [citations, facts, support, not_instruction],
+                "checks": checks,
                 "support_score": sup.score,
                 "supporting_excerpt": sup.excerpt,
             }
@@ -399,11 +424,17 @@ class SentenceVerifier:
         return [matrix[i] for i in range(len(items))]
 
     def verify_all(
-        self, sentences: Sequence[Sentence], sources: Mapping[int, Source]
+        self,
+        sentences: Sequence[Sentence],
+        sources: Mapping[int, Source],
+        *,
+        asked: tuple[str, TermStats] | None = None,
     ) -> list[Sentence]:
         """Verify an answer's sentences with a single embedder call for all of them."""
         self.prepare(sources)
         vectors: list[np.ndarray | None] = [None] * len(sentences)
         if self.embed is not None and sentences:
             vectors = list(self.prefetch([(s.text, self._cited(s, sources)) for s in sentences]))
-        return [self.verify(s, sources, v) for s, v in zip(sentences, vectors, strict=True)]
+        return [
+            self.verify(s, sources, v, asked=asked) for s, v in zip(sentences, vectors, strict=True)
+        ]

@@ -1,11 +1,17 @@
 """Calibrate the relevance gate: when is "nothing relevant found" true enough to refuse
 without calling the model?
 
-Positives: demo questions whose answer is in the corpus (answerable, two_sources, and the
-fake-source baits, whose topic is in the corpus: they must reach the model and the verifier).
-Negatives: the out-of-corpus questions. Features of the retrieved list: the best dense cosine
-and the share of the question's content words found in the best chunk (with its title).
-Thresholds are chosen on even-numbered questions and reported on odd-numbered ones.
+Positives: demo questions whose answer is in the corpus (answerable, two_sources). Negatives:
+the out-of-corpus questions. The fake-source baits are left out: they ask for what the corpus
+does not hold (a fax number, a decree), so refusing them at the gate is as right as letting the
+verifier strip the invented part. Features of the retrieved list: the best dense cosine
+and the IDF-weighted share of the question's content words found in the retrieved passages
+(``assistant.gate.topic_coverage``). Thresholds are chosen on even-numbered questions and
+reported on odd-numbered ones.
+
+Policy: keep at least 90% of in-corpus questions and, among such thresholds, refuse as many
+out-of-corpus ones as possible. A wrongly refused question gets the city's orientation text (who
+to ask); a wrongly admitted one risks an answer to another subject. The city fears the second.
 
     python -m evals.calibrate_gate [--write]
 """
@@ -20,15 +26,14 @@ from assistant.offline import enforce_offline
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "evals" / "calibration" / "gate.json"
-MIN_PASS = 0.97
+MIN_PASS = 0.90
 
 
-def features(retriever, question: str) -> tuple[float, float]:
-    from assistant.gate import coverage
+def features(retriever, stats, question: str, k: int) -> tuple[float, float]:
+    from assistant.gate import best_dense, topic_coverage
 
-    chunks = retriever.search(question, 5)
-    dense = max((c.dense_score or 0.0 for c in chunks), default=0.0)
-    return dense, coverage(question, chunks)
+    chunks = retriever.search(question, k)
+    return best_dense(chunks), topic_coverage(question, chunks, stats)
 
 
 def decide(dense: float, cov: float, t_dense: float, t_cov: float) -> bool:
@@ -61,11 +66,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
-    retriever = HybridRetriever(get_settings())
+    from assistant.relevance import read_term_stats
+
+    settings = get_settings()
+    retriever = HybridRetriever(settings)
+    stats = read_term_stats(retriever.store.client, retriever.collection)
     rows = []
     for i, line in enumerate((REPO / "evals/datasets/demo.jsonl").open()):
         item = json.loads(line)
-        dense, cov = features(retriever, item["question"])
+        if item["category"] == "fake_source_bait":
+            continue
+        dense, cov = features(retriever, stats, item["question"], settings.top_k)
         rows.append(
             {
                 "i": i,
@@ -81,9 +92,7 @@ def main() -> None:
     for t_dense in [x / 1000 for x in range(780, 900, 2)]:
         for t_cov in [x / 20 for x in range(0, 21)]:
             r = rates(calib, t_dense, t_cov)
-            # The gate only has to stop what is clearly unrelated, cheaply: the model's
-            # AUCUNE_SOURCE and the verifier handle the rest. So keep (almost) every in-corpus
-            # question, and among such thresholds refuse as many out-of-corpus ones as possible.
+            # See the module docstring for the policy; ties go to the higher pass rate.
             if r["pass_in_corpus"] < MIN_PASS:
                 continue
             score = r["refuse_out_of_corpus"] + 0.01 * r["pass_in_corpus"]

@@ -208,7 +208,9 @@ def _posthoc(assistant, answer: Answer) -> list[dict]:
     by_id = {s.id: s for s in answer.sources}
     if not answer.sentences or not by_id:
         return [{"passed": False, "support_score": None} for _ in answer.sentences]
-    checked = assistant.verifier.verify_all(answer.sentences, by_id)
+    checked = assistant.verifier.verify_all(
+        answer.sentences, by_id, asked=(answer.question, assistant.term_stats())
+    )
     return [
         {
             "passed": s.passed,
