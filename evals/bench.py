@@ -93,43 +93,35 @@ def _time_queries(retriever, questions: list[str], repeat: int = 3) -> tuple[flo
     return pct(times, 50), pct(times, 95)
 
 
-def synthetic_collection(settings, name: str, n: int, dim: int = 384) -> None:
-    """n random points with a dense and a BM25-like sparse vector (payload like real chunks)."""
+def synthetic_collection(settings, name: str, n: int) -> None:
+    """n synthetic points (``evals.bench_edge.synthetic_points``) shaped like real chunks."""
     from qdrant_client import models as qm
 
     from assistant.store import DENSE, SPARSE, ensure_collection, get_client
+    from evals.bench_edge import DIM, synthetic_points
 
     client = get_client(settings)
     if client.collection_exists(name) and client.count(name).count >= n:
         return
-    ensure_collection(client, settings, name, dim)
-    rng = np.random.default_rng(0)
-    batch = 2000
-    for start in range(0, n, batch):
-        size = min(batch, n - start)
-        vecs = rng.standard_normal((size, dim)).astype(np.float32)
-        vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-        points = []
-        for i in range(size):
-            idx = sorted(set(rng.integers(0, 50_000, 60).tolist()))
-            points.append(
-                qm.PointStruct(
-                    id=start + i,
-                    vector={
-                        DENSE: vecs[i].tolist(),
-                        SPARSE: qm.SparseVector(indices=idx, values=[1.0] * len(idx)),
-                    },
-                    payload={
-                        "doc_id": f"doc{(start + i) // 6}",
-                        "text": "x",
-                        "service": "bench",
-                        "_node_content": json.dumps(
-                            {"id_": str(start + i), "text": "x", "metadata": {}}
-                        ),
-                        "_node_type": "TextNode",
-                    },
-                )
+    ensure_collection(client, settings, name, DIM)
+    for batch in synthetic_points(n):
+        points = [
+            qm.PointStruct(
+                id=pid,
+                vector={
+                    DENSE: vec.tolist(),
+                    SPARSE: qm.SparseVector(indices=idx, values=[1.0] * len(idx)),
+                },
+                payload={
+                    "doc_id": f"doc{pid // 6}",
+                    "text": "x",
+                    "service": "bench",
+                    "_node_content": json.dumps({"id_": str(pid), "text": "x", "metadata": {}}),
+                    "_node_type": "TextNode",
+                },
             )
+            for pid, vec, idx in batch
+        ]
         client.upsert(name, points, wait=True)
 
 
@@ -167,6 +159,10 @@ def bench_retrieval(settings_factory, skip_100k: bool) -> dict:
         retriever = HybridRetriever(s, name, embedder)
         out[f"{label}_points"] = n
         out[f"{label}_p50_ms"], out[f"{label}_p95_ms"] = _time_queries(retriever, questions, 2)
+        if label == "100k":
+            from evals.bench_edge import bench_engines
+
+            out["engines"] = bench_engines(retriever.store.client, name, n)
     return out
 
 
@@ -346,6 +342,15 @@ def render(results: dict) -> str:
                     f"retrieval p50 / p95, {r[f'{label}_points']:,} points",
                     f"{r[f'{label}_p50_ms']:.0f} / {r[f'{label}_p95_ms']:.0f} ms",
                 )
+        e = r.get("engines", {})
+        if "edge_p50_ms" in e:
+            row(
+                f"engine alone at {e['points']:,} points, dense + sparse search: "
+                "qdrant-client local mode / qdrant-edge-py",
+                f"{e['local_p50_ms']:.0f} / {e['edge_p50_ms']:.1f} ms "
+                f"({e['local_vs_edge']:.0f}× faster embedded; index built in "
+                f"{e['edge_build_s']:.0f} s)",
+            )
     if a:
         row(
             f"answer p50 / p95 ({a['questions']} questions, {a['model']})",
