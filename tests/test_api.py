@@ -494,3 +494,36 @@ def test_rate_limit_is_429_with_retry_after(api_settings):
     assert shared.status_code == 429
     assert feedback.status_code == 404  # its own limit, not spent
     assert health.status_code == 200
+
+
+def _answers_total(metrics: str) -> float:
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("guichet_answers_total{")
+    )
+
+
+def test_client_leaving_stops_its_generation(api_settings):
+    """A citizen who closes the page must not keep the only model busy: the complete-answer
+    endpoint notices the hang-up and stops the pipeline before it finishes the answer."""
+    settings = api_settings.model_copy(update={"llm_max_tokens": 320})
+    with serve(create_app(settings)) as base:
+        before = _answers_total(httpx.get(f"{base}/metrics").text)
+        # The prompt alone takes longer than this to read: the client leaves mid-answer.
+        with httpx.Client(base_url=base, timeout=0.5) as http, pytest.raises(httpx.ReadTimeout):
+            http.post("/api/v1/ask", json={"question": QUESTION})
+        deadline = time.monotonic() + 120
+        metrics = ""
+        while time.monotonic() < deadline:
+            metrics = httpx.get(f"{base}/metrics").text
+            if "guichet_abandoned_total 1.0" in metrics and "guichet_queue_active 0.0" in metrics:
+                break
+            time.sleep(0.3)
+        assert "guichet_abandoned_total 1.0" in metrics, metrics
+        assert "guichet_queue_active 0.0" in metrics
+        # stopped, not finished: no answer was completed (nor logged) for the hang-up
+        assert _answers_total(metrics) == before
+        # and the model is free for the next citizen
+        answer = httpx.post(f"{base}/api/v1/ask", json={"question": QUESTION}, timeout=300)
+        assert answer.status_code == 200

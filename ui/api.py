@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -39,6 +40,9 @@ log = logging.getLogger("guichet.server")
 
 FEEDBACK_TAGS = tuple(msg.FEEDBACK_TAGS)
 HEARTBEAT_S = 15.0
+# How often a complete-answer request checks that its client is still there: a citizen who
+# closed the page must not keep the only model busy for a minute.
+DISCONNECT_POLL_S = 1.0
 
 
 class AskRequest(BaseModel):
@@ -174,7 +178,9 @@ def build_router(
             raise NotReady(state.startup_error or "not loaded")
         return question
 
-    def events(question: str, started: float) -> AsyncGenerator[Any, None]:
+    def events(
+        question: str, started: float, heartbeat_s: float = HEARTBEAT_S
+    ) -> AsyncGenerator[Any, None]:
         """Waiting, Event (sources, sentence, rejected), Heartbeat, then one Finished."""
 
         def make() -> Iterator[Waiting | Event | Finished]:
@@ -190,7 +196,7 @@ def build_router(
                 else:
                     yield item
 
-        return drive(make, heartbeat_s=HEARTBEAT_S)
+        return drive(make, heartbeat_s=heartbeat_s)
 
     @router.post(
         "/api/v1/ask",
@@ -203,9 +209,15 @@ def build_router(
     async def ask(request: Request, body: Annotated[AskRequest, Body()]) -> JSONResponse:
         question = check(body.question)
         finished: Finished | None = None
-        async for item in events(question, time.perf_counter()):
-            if isinstance(item, Finished):
-                finished = item
+        # aclosing: leaving the loop early must stop the worker (and so the generation) now,
+        # not whenever the generator is garbage-collected.
+        async with aclosing(events(question, time.perf_counter(), DISCONNECT_POLL_S)) as stream:
+            async for item in stream:
+                if isinstance(item, Finished):
+                    finished = item
+                elif await request.is_disconnected():
+                    metrics.abandoned.inc()
+                    return JSONResponse({"detail": "client gone"}, status_code=499)
         if finished is None:  # the pipeline always ends with "done"; be explicit anyway
             raise RuntimeError("answer stream ended without a done event")
         return JSONResponse(finished.public.model_dump(mode="json"))

@@ -69,6 +69,11 @@ class Metrics:
         self.queue_active = Gauge(
             "guichet_queue_active", "Questions being answered", registry=self.registry
         )
+        self.abandoned = Counter(
+            "guichet_abandoned",
+            "Questions whose client left before the answer: their generation was stopped",
+            registry=self.registry,
+        )
         self.rejected_full = Counter(
             "guichet_queue_full",
             "Questions refused because the queue was full",
