@@ -89,6 +89,8 @@ def foreign_question_terms(
     The signature of an answer to the wrong subject: asked about the tourist office, the model
     copies the town hall's hours and writes "L'office de tourisme est ouvert de 8 h 30…". Only
     words unknown to the whole corpus count, so paraphrases of indexed topics stay allowed.
+    Numbers are left to the facts check: "un quotient familial de 700" is the asker's own
+    figure, matched against the source's brackets, not a subject.
     """
     asked = set(content_stems(question))
     said = set(content_stems(sentence)) & asked
@@ -97,4 +99,6 @@ def foreign_question_terms(
     cited: set[str] = set()
     for text in cited_texts:
         cited |= set(content_stems(text))
-    return sorted(s for s in said - cited if not stats.known(s))
+    return sorted(
+        s for s in said - cited if not stats.known(s) and not any(c.isdigit() for c in s)
+    )
