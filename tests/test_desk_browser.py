@@ -100,6 +100,7 @@ def test_staff_journey(browser, running_desk, artifacts):
     page.keyboard.press("Enter")
     question = page.get_by_label(D["question_label"])
     question.wait_for(timeout=30_000)
+    assert page.evaluate("document.documentElement.lang") == "fr"  # screen readers' voice
 
     # Ask with the keyboard: the question box has the focus on arrival, Enter sends.
     assert page.evaluate("document.activeElement?.closest('#desk-question') !== null")

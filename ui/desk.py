@@ -190,6 +190,9 @@ def mount_desk(
         auth=check,
         auth_message=D["login_message"],
         css_paths=[CSS],
+        # Gradio's page template says lang="en": screen readers would read French with an
+        # English voice.
+        head='<script>document.documentElement.lang = "fr";</script>',
         footer_links=[],
         run_history=False,
         ssr_mode=False,
