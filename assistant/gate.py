@@ -35,13 +35,8 @@ def topic_coverage(question: str, chunks: list[Chunk], stats: TermStats) -> floa
     return weighted_coverage(question, (f"{c.title} {c.section} {c.text}" for c in chunks), stats)
 
 
-def confident(dense: float, min_dense: float) -> bool:
-    """Retrieval is sure enough that the dense score alone lets the question through."""
-    return dense >= min_dense + DENSE_ALONE_MARGIN
-
-
 def passes(dense: float, cov: float, min_dense: float, min_coverage: float) -> bool:
-    if confident(dense, min_dense):
+    if dense >= min_dense + DENSE_ALONE_MARGIN:
         return True
     return dense >= min_dense and cov >= min_coverage
 

@@ -17,7 +17,7 @@ from assistant import messages as msg
 from assistant.answer import Answer, Check, Chunk, Event, Sentence, Source, Timings, Verdict
 from assistant.context import select_context
 from assistant.embedding import Embedder, load_embedder
-from assistant.gate import best_dense, confident, coverage, passes, topic_coverage
+from assistant.gate import best_dense, coverage, passes, topic_coverage
 from assistant.generate import GenerationError, GenerationTimeout, Generator, Usage
 from assistant.prompt import NOT_FOUND, build_messages, citation_grammar, parse_line
 from assistant.relevance import TermStats, TermStatsCache
@@ -25,15 +25,6 @@ from assistant.retrieve import HybridRetriever
 from assistant.settings import Settings
 from assistant.text import content_stems, split_sentences
 from assistant.verify import SentenceVerifier
-
-
-def _add_usage(total: Usage, attempt: Usage) -> Usage:
-    return Usage(
-        prompt_tokens=total.prompt_tokens + attempt.prompt_tokens,
-        output_tokens=total.output_tokens + attempt.output_tokens,
-        backend=attempt.backend or total.backend,
-        model=attempt.model or total.model,
-    )
 
 
 class QuestionRejected(ValueError):
@@ -86,7 +77,6 @@ class Assistant:
                 "gate_min_dense",
                 "gate_min_coverage",
                 "quote_min_coverage",
-                "insist_when_confident",
             }
         ) + str(verify)
 
@@ -159,67 +149,44 @@ class Assistant:
         reasons: list[str] = []
         t_gen = time.perf_counter()
         verify_s = 0.0
-        allow_not_found = True
-        while True:
-            attempt = Usage()
-            raw = ""
-            try:
-                stream = self.generator.stream(
-                    build_messages(question, sources),
-                    citation_grammar(list(by_id), allow_not_found=allow_not_found),
-                    self.settings.llm_max_tokens,
-                    attempt,
-                )
-                buffer = ""
-                for piece in stream:
-                    raw += piece
-                    buffer += piece
-                    lines = []
-                    while "\n" in buffer:
-                        line, buffer = buffer.split("\n", 1)
-                        lines.append(line)
-                    for line in lines:
-                        t_v = time.perf_counter()
-                        sentence = self._check(line, by_id, question, stats)
-                        verify_s += time.perf_counter() - t_v
-                        if sentence is None or _repeats(sentence, delivered):
-                            continue
-                        if sentence.passed:
-                            delivered.append(sentence)
-                            if timings.first_sentence_ms is None:
-                                timings.first_sentence_ms = (time.perf_counter() - t0) * 1000
-                            yield Event(kind="sentence", sentence=sentence)
-                        else:
-                            rejected.append(sentence)
-                            yield Event(kind="rejected", sentence=sentence)
-                if buffer.strip():  # a last line without its newline
-                    sentence = self._check(buffer, by_id, question, stats)
-                    if sentence is not None and not _repeats(sentence, delivered):
-                        (delivered if sentence.passed else rejected).append(sentence)
-                        if sentence.passed:
-                            yield Event(kind="sentence", sentence=sentence)
-                        else:
-                            yield Event(kind="rejected", sentence=sentence)
-            except GenerationTimeout:
-                reasons.append(msg.REFUSAL_REASON_TIMEOUT)
-            except GenerationError as exc:
-                reasons.append(f"{msg.REFUSAL_REASON_ERROR} : {exc}")
-            usage = _add_usage(usage, attempt)
-            # The small default model answers "not in the sources" to plain questions whose
-            # answer is in front of it ("La déchetterie est ouverte le dimanche ?"). When
-            # retrieval is confident, ask once more without that way out: what it then writes
-            # still has to pass every check, and the prompt is already in llama.cpp's cache.
-            if (
-                allow_not_found
-                and self.settings.insist_when_confident
-                and not delivered
-                and not reasons
-                and raw.strip().startswith(NOT_FOUND)
-                and confident(dense, self.settings.gate_min_dense)
-            ):
-                allow_not_found = False
-                continue
-            break
+        try:
+            stream = self.generator.stream(
+                build_messages(question, sources),
+                citation_grammar(list(by_id)),
+                self.settings.llm_max_tokens,
+                usage,
+            )
+            buffer = ""
+            for piece in stream:
+                raw += piece
+                buffer += piece
+                while "\n" in buffer:
+                    line, buffer = buffer.split("\n", 1)
+                    t_v = time.perf_counter()
+                    sentence = self._check(line, by_id, question, stats)
+                    verify_s += time.perf_counter() - t_v
+                    if sentence is None or _repeats(sentence, delivered):
+                        continue
+                    if sentence.passed:
+                        delivered.append(sentence)
+                        if timings.first_sentence_ms is None:
+                            timings.first_sentence_ms = (time.perf_counter() - t0) * 1000
+                        yield Event(kind="sentence", sentence=sentence)
+                    else:
+                        rejected.append(sentence)
+                        yield Event(kind="rejected", sentence=sentence)
+            if buffer.strip():  # a last line without its newline
+                sentence = self._check(buffer, by_id, question, stats)
+                if sentence is not None and not _repeats(sentence, delivered):
+                    (delivered if sentence.passed else rejected).append(sentence)
+                    if sentence.passed:
+                        yield Event(kind="sentence", sentence=sentence)
+                    else:
+                        yield Event(kind="rejected", sentence=sentence)
+        except GenerationTimeout:
+            reasons.append(msg.REFUSAL_REASON_TIMEOUT)
+        except GenerationError as exc:
+            reasons.append(f"{msg.REFUSAL_REASON_ERROR} : {exc}")
         timings.generate_ms = (time.perf_counter() - t_gen - verify_s) * 1000
         timings.verify_ms = verify_s * 1000
 

@@ -37,16 +37,12 @@ def build_messages(question: str, sources: list[Source]) -> list[dict[str, str]]
     return [{"role": "system", "content": INSTRUCTIONS}, {"role": "user", "content": user}]
 
 
-def citation_grammar(
-    ids: list[int], max_lines: int = MAX_LINES, *, allow_not_found: bool = True
-) -> str:
-    """GBNF: ``AUCUNE_SOURCE`` or 1..max_lines lines "text [i, j]" with i, j among ``ids``;
-    without ``allow_not_found``, lines only."""
+def citation_grammar(ids: list[int], max_lines: int = MAX_LINES) -> str:
+    """GBNF: ``AUCUNE_SOURCE`` or 1..max_lines lines "text [i, j]" with i, j among ``ids``."""
     alternatives = " | ".join(f'"{i}"' for i in sorted(set(ids)))
-    root = f'"{NOT_FOUND}" | line{{1,{max_lines}}}' if allow_not_found else f"line{{1,{max_lines}}}"
     return "\n".join(
         [
-            f"root ::= {root}",
+            f'root ::= "{NOT_FOUND}" | line{{1,{max_lines}}}',
             'line ::= start body " [" ids "]\\n"',
             r"start ::= [^\n\[\] ]",
             r"body ::= [^\n\[\]]{3,400}",

@@ -80,9 +80,6 @@ class Settings(BaseSettings):
     # The quoted-passage fallback needs more confidence than the gate: a passage is only
     # quoted when it covers most of the question's content words.
     quote_min_coverage: float = 0.6
-    # When the model says "not in the sources" although retrieval is confident, ask once more
-    # without that option (the answer still goes through every check).
-    insist_when_confident: bool = True
 
     # --- serving -----------------------------------------------------------------------------
     host: str = "127.0.0.1"
