@@ -99,6 +99,4 @@ def foreign_question_terms(
     cited: set[str] = set()
     for text in cited_texts:
         cited |= set(content_stems(text))
-    return sorted(
-        s for s in said - cited if not stats.known(s) and not any(c.isdigit() for c in s)
-    )
+    return sorted(s for s in said - cited if not stats.known(s) and not any(c.isdigit() for c in s))
