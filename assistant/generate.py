@@ -81,6 +81,10 @@ class LlamaCppGenerator:
             seed=seed,
             verbose=False,
             draft_model=draft,
+            # Drafting needs the logits of every prompt position; llama-cpp-python turns this on
+            # by itself with a draft model but sizes its buffer from the argument, so a prompt
+            # longer than one batch (512 tokens) would crash.
+            logits_all=prompt_lookup,
         )
         self.name = Path(model_path).stem
         self.timeout_s = timeout_s

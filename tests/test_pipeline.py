@@ -163,3 +163,19 @@ def test_last_line_without_newline_is_streamed_too(demo):
     events = list(assistant.events("Combien coûte la piscine pour un adulte ?"))
     streamed = [e.sentence for e in events if e.kind == "sentence"]
     assert streamed and streamed == events[-1].answer.sentences
+
+
+def test_prompt_lookup_decoding_reads_prompts_longer_than_a_batch(small_llm):
+    """``GUICHET_LLM_PROMPT_LOOKUP``: llama-cpp-python sized its logits buffer for one batch
+    (512 tokens) with a draft model, and crashed on our ~900-token prompts."""
+    from assistant.generate import LlamaCppGenerator
+
+    gen = LlamaCppGenerator(small_llm, threads=1, n_ctx=2048, prompt_lookup=True)
+    sources = "La piscine des Cigales est ouverte de 10 h à 19 h pendant les vacances. " * 60
+    messages = [
+        {"role": "system", "content": "Réponds en français avec les SOURCES."},
+        {"role": "user", "content": f"SOURCES :\n[1] {sources}\n\nQUESTION : horaires ?"},
+    ]
+    usage = Usage()
+    text = "".join(gen.stream(messages, citation_grammar([1]), 24, usage))
+    assert usage.prompt_tokens > 512 and usage.output_tokens > 0 and text
