@@ -170,7 +170,8 @@ _AMOUNT = re.compile(
     re.IGNORECASE,
 )
 _DATE_WORDS = re.compile(
-    r"\b(\d{1,2})(?:er)?\s+(janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre"
+    # service-public writes "1 er  septembre" (the ordinal in its own tag): same date as "1er"
+    r"\b(\d{1,2})(?:\s?er)?\s+(janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre"
     r"|novembre|decembre)(?:\s+(\d{4}))?\b"
 )
 _DATE_NUM = re.compile(r"\b(\d{1,2})[/.-](\d{1,2})[/.-](\d{2,4})\b")

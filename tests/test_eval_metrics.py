@@ -97,6 +97,13 @@ def test_normalised_variants_are_not_invented(sentence):
     assert not invented(answer((sentence, [1])))
 
 
+def test_service_public_split_ordinal_is_the_same_date():
+    # the fiches write "1 er  septembre" (HTML <sup> flattened); "1er septembre" copies it
+    law = [source(1, "Les logements construits avant le 1 er  septembre 1948 sont concernés.")]
+    assert not invented(answer(("Construit avant le 1er septembre 1948.", [1]), sources=law))
+    assert invented(answer(("Construit avant le 2 septembre 1948.", [1]), sources=law))
+
+
 def test_invented_rate_is_independent_of_the_verifier():
     """The invented-source metric must not share code with the checks it audits."""
     tree = ast.parse(Path(metrics.__file__).read_text())
