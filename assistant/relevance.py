@@ -82,7 +82,7 @@ def weighted_coverage(question: str, texts: Iterable[str], stats: TermStats) -> 
 
 
 def foreign_question_terms(
-    sentence: str, question: str, cited_texts: Iterable[str], stats: TermStats
+    sentence: str, question: str, cited: set[str], stats: TermStats
 ) -> list[str]:
     """Question words that the sentence asserts although no indexed document contains them.
 
@@ -90,13 +90,11 @@ def foreign_question_terms(
     copies the town hall's hours and writes "L'office de tourisme est ouvert de 8 h 30…". Only
     words unknown to the whole corpus count, so paraphrases of indexed topics stay allowed.
     Numbers are left to the facts check: "un quotient familial de 700" is the asker's own
-    figure, matched against the source's brackets, not a subject.
+    figure, matched against the source's brackets, not a subject. ``cited``: the stems of the
+    cited sources (titles included), as the verifier already holds them.
     """
     asked = set(content_stems(question))
     said = set(content_stems(sentence)) & asked
     if not said:
         return []
-    cited: set[str] = set()
-    for text in cited_texts:
-        cited |= set(content_stems(text))
     return sorted(s for s in said - cited if not stats.known(s) and not any(c.isdigit() for c in s))

@@ -366,7 +366,8 @@ class SentenceVerifier:
             foreign = foreign_question_terms(
                 sentence.text,
                 question,
-                (f"{s.title} {s.section} {s.excerpt}" for s in cited),
+                # stems already split and cached for the support check (windows hold them all)
+                set().union(*(w for s in cited for w in self._prepared(s).windows)),
                 stats,
             )
             checks.append(
