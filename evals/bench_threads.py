@@ -1,0 +1,163 @@
+"""Thread-count study for llama.cpp on this machine (issue 8): which ``GUICHET_LLM_THREADS``.
+
+    python -m evals.bench_threads [--questions 4] [--threads 1,2,3,4] [--out threads.json]
+
+For each thread count the default GGUF reads the same real prompts (demo questions, their
+retrieved and selected sources, the citation grammar) and answers them. Reading speed (prompt
+tokens/s, instructions prefix cached as in service) and generation speed (tokens/s, by
+difference with a one-token run) are measured twice: on an otherwise idle machine, and while
+one busy process holds a core, which is what a desk sees when an ingest or a second worker
+runs beside it. Speeds are reported as ratios to 2 threads alone, measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _spin(stop) -> None:  # a competing CPU-bound process (an ingest, another worker)
+    x = 0
+    while not stop.is_set():
+        for _ in range(100_000):
+            x += 1
+
+
+def _prompts(settings, n: int) -> list[tuple[list[dict[str, str]], str]]:
+    from llama_cpp import Llama
+
+    from assistant.context import select_context
+    from assistant.embedding import load_embedder
+    from assistant.prompt import build_messages, citation_grammar
+    from assistant.retrieve import HybridRetriever
+
+    rows = [json.loads(line) for line in (REPO / "evals/datasets/demo.jsonl").open()]
+    questions = [r["question"] for r in rows if r["category"] == "answerable"][:n]
+    retriever = HybridRetriever(settings, embedder=load_embedder(settings.embedder))
+    vocab = Llama(model_path=str(settings.gguf_path), vocab_only=True, verbose=False)
+
+    def count_tokens(text: str) -> int:
+        return len(vocab.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    out = []
+    for q in questions:
+        chunks = retriever.search(q, settings.top_k)
+        sources = select_context(
+            q, chunks, settings.context_tokens, count_tokens, mode=settings.context_mode
+        )
+        out.append((build_messages(q, sources), citation_grammar([s.id for s in sources])))
+    retriever.store.client.close()
+    return out
+
+
+def _measure(settings, threads: int, prompts, max_tokens: int) -> dict:
+    from llama_cpp import Llama, LlamaGrammar
+
+    from assistant.prompt import INSTRUCTIONS
+    from evals.bench import _prime, _raw
+
+    llm = Llama(
+        model_path=str(settings.gguf_path),
+        n_ctx=settings.llm_ctx,
+        n_threads=threads,
+        n_threads_batch=threads,
+        seed=settings.llm_seed,
+        verbose=False,
+    )
+    read_tps, gen_tps, total = [], [], []
+    for messages, grammar_text in prompts:
+        grammar = LlamaGrammar.from_string(grammar_text, verbose=False)
+        _prime(llm, INSTRUCTIONS)
+        prefix = llm.n_tokens  # cached instruction tokens, not read again
+        t0 = time.perf_counter()
+        out: Any = llm.create_chat_completion(messages=messages, max_tokens=1, temperature=0.0)
+        read_s = time.perf_counter() - t0
+        read_tps.append((out["usage"]["prompt_tokens"] - prefix) / read_s)
+        _prime(llm, INSTRUCTIONS)
+        full_s, tokens, _ = _raw(llm, messages, grammar, max_tokens)
+        total.append(full_s)
+        if tokens > 1:
+            gen_tps.append((tokens - 1) / max(full_s - read_s, 1e-3))
+    del llm
+    return {
+        "threads": threads,
+        "prompt_tokens_per_s": statistics.median(read_tps),
+        "gen_tokens_per_s": statistics.median(gen_tps) if gen_tps else 0.0,
+        "answer_s": statistics.median(total),
+    }
+
+
+def bench_threads(settings, n_questions: int = 4, counts: tuple[int, ...] = (1, 2, 3, 4)) -> dict:
+    prompts = _prompts(settings, n_questions)
+    max_tokens = settings.llm_max_tokens
+    rows = []
+    for busy in (False, True):
+        stop = mp.Event()
+        spinner = mp.Process(target=_spin, args=(stop,), daemon=True) if busy else None
+        if spinner:
+            spinner.start()
+        try:
+            for t in counts if not busy else tuple(c for c in counts if c <= 2):
+                row = _measure(settings, t, prompts, max_tokens) | {"busy_core": busy}
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+        finally:
+            if spinner:
+                stop.set()
+                spinner.join(5)
+    base = next(r for r in rows if r["threads"] == 2 and not r["busy_core"])
+    for r in rows:
+        r["answer_vs_2_alone"] = r["answer_s"] / base["answer_s"]
+    return {"cores": os.cpu_count(), "questions": len(prompts), "rows": rows}
+
+
+def render(result: dict) -> list[str]:
+    lines = [
+        "",
+        f"## llama.cpp threads ({result['cores']} cores, {result['questions']} demo prompts)",
+        "",
+        "| threads | other load | prompt tokens/s | generated tokens/s | answer | vs 2 alone |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in result["rows"]:
+        lines.append(
+            f"| {r['threads']} | {'one busy core' if r['busy_core'] else 'none'} "
+            f"| {r['prompt_tokens_per_s']:.0f} | {r['gen_tokens_per_s']:.1f} "
+            f"| {r['answer_s']:.1f} s | {r['answer_vs_2_alone']:.2f}× |"
+        )
+    return lines
+
+
+def main() -> None:
+    from assistant.offline import enforce_offline
+    from assistant.settings import Settings, get_settings
+    from ingest.pipeline import ingest
+
+    enforce_offline()
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--questions", type=int, default=4)
+    parser.add_argument("--threads", default="1,2,3,4")
+    parser.add_argument("--out", default="")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="guichet-threads-") as tmp:
+        settings = Settings(data_dir=Path(tmp), models_path=get_settings().models_dir)
+        ingest([REPO / "corpora" / "demo"], settings, progress=False)
+        result = bench_threads(
+            settings, args.questions, tuple(int(t) for t in args.threads.split(","))
+        )
+    print("\n".join(render(result)))
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""The thread study's bookkeeping: ratios to 2 threads alone, busy-core rows, the table.
+
+The speeds themselves are measured by ``make bench`` (never timed in tests); here the engine
+is replaced by a table of known answer times so that a wrong baseline or a lost row shows.
+"""
+
+from __future__ import annotations
+
+import types
+
+from evals import bench_threads
+
+
+def test_ratios_rows_and_table(monkeypatch) -> None:
+    seconds = {
+        (1, False): 30.0,
+        (2, False): 20.0,
+        (3, False): 25.0,
+        (1, True): 33.0,
+        (2, True): 32.0,
+    }
+    busy_seen = []
+
+    def fake_measure(settings, threads, prompts, max_tokens):
+        busy = bench_threads.mp.active_children() != []
+        busy_seen.append(busy)
+        return {
+            "threads": threads,
+            "prompt_tokens_per_s": 100.0 / threads,
+            "gen_tokens_per_s": 10.0,
+            "answer_s": seconds[(threads, busy)],
+        }
+
+    monkeypatch.setattr(bench_threads, "_prompts", lambda settings, n: [([], "g")] * n)
+    monkeypatch.setattr(bench_threads, "_measure", fake_measure)
+    settings = types.SimpleNamespace(llm_max_tokens=8)
+    result = bench_threads.bench_threads(settings, 2, (1, 2, 3))
+
+    rows = result["rows"]
+    # every count alone, then only counts that fit beside a busy core, with a real busy process
+    assert [(r["threads"], r["busy_core"]) for r in rows] == [
+        (1, False),
+        (2, False),
+        (3, False),
+        (1, True),
+        (2, True),
+    ]
+    assert busy_seen == [False, False, False, True, True]
+    assert [round(r["answer_vs_2_alone"], 2) for r in rows] == [1.5, 1.0, 1.25, 1.65, 1.6]
+    assert result["questions"] == 2
+    table = "\n".join(bench_threads.render(result))
+    assert "| 2 | none | 50 | 10.0 | 20.0 s | 1.00× |" in table
+    assert "| 2 | one busy core | 50 | 10.0 | 32.0 s | 1.60× |" in table
+    assert bench_threads.mp.active_children() == []  # the busy process is stopped
