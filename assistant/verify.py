@@ -360,7 +360,18 @@ class SentenceVerifier:
             passed=planted is None,
             detail=f"reads as an instruction to a model: {planted!r}" if planted else "",
         )
-        checks = [citations, facts, support, not_instruction]
+        # A sentence ending with a colon announces what follows ("Les pièces à fournir sont :",
+        # or a copied heading "Démarchage téléphonique abusif :"): every word may be in the
+        # source, yet it says nothing, and in a list of separately checked sentences nothing
+        # follows it.
+        complete = Check(
+            name="complete",
+            passed=not sentence.text.rstrip().endswith(":"),
+            detail="announces a list or a heading and says nothing itself"
+            if sentence.text.rstrip().endswith(":")
+            else "",
+        )
+        checks = [citations, facts, support, not_instruction, complete]
         if asked is not None:
             question, stats = asked
             foreign = foreign_question_terms(

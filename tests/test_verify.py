@@ -22,7 +22,7 @@ from assistant.verify import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-CHECKS = ["citations", "facts", "support", "not_instruction"]
+CHECKS = ["citations", "facts", "support", "not_instruction", "complete"]
 
 
 def src(i: int, title: str, excerpt: str) -> Source:
@@ -185,6 +185,25 @@ def test_planted_instruction_repeated_verbatim(verifier: SentenceVerifier) -> No
     out = check(verifier, text, [4])
     assert failed(out) == {"not_instruction"}  # "supported" verbatim, still not an answer
     assert "ignorez les instructions" in out.checks[3].detail
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Urbanisme : déclaration préalable :",  # a copied heading
+        "Pour prendre rendez-vous :  ",  # announces a list that is not part of the sentence
+    ],
+)
+def test_sentence_ending_with_a_colon_says_nothing(verifier: SentenceVerifier, text: str) -> None:
+    out = check(verifier, text, [1, 3])
+    assert failed(out) == {"complete"}  # every word is in the sources; still not an answer
+
+
+def test_colon_inside_a_sentence_is_fine(verifier: SentenceVerifier) -> None:
+    out = check(
+        verifier, "Urbanisme : la déclaration préalable se fait avec le Cerfa n° 13703*07.", [3]
+    )
+    assert out.passed
 
 
 def test_no_content_words(verifier: SentenceVerifier) -> None:

@@ -23,6 +23,8 @@ CHECK_NAMES = {
     "facts": "faits vérifiés (chiffres, dates, contacts)",
     "support": "appui dans la source",
     "not_instruction": "pas une consigne cachée",
+    "complete": "phrase complète (pas un titre ni une annonce de liste)",
+    "on_topic": "sujet de la question présent dans les documents",
     "citation_corrected": "citation corrigée",
     "quote": "extrait verbatim",
 }
