@@ -4,6 +4,10 @@ question, within a token budget, numbered as the sources [1]..[n].
 On CPU every prompt token costs ~10 ms, so instead of whole chunks we keep sentence windows
 (a matching sentence and its neighbours) ranked by lexical match with the question and by the
 chunk's retrieval rank; one source per chunk, its windows in document order.
+
+Sentences addressed to a model (planted instructions, see ``assistant.instructions``) are left
+out in both modes: the model cannot repeat what it never reads, and the facts check then finds
+nothing planted in the cited source either.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from assistant.answer import Chunk, Source
+from assistant.instructions import instruction_match, without_instructions
 from assistant.text import content_stems, split_sentences
 
 TokenCounter = Callable[[str], int]
@@ -48,7 +53,7 @@ def select_context(
     """Numbered sources for the prompt; the first chunk is always represented."""
     if mode == "chunks":
         return _whole_chunks(chunks, budget_tokens, count_tokens)
-    split = [split_sentences(c.text) or [c.text] for c in chunks]
+    split = [without_instructions(split_sentences(c.text) or [c.text]) for c in chunks]
     candidates: list[_Window] = []
     for rank, sentences in enumerate(split):
         for i, score in enumerate(_sentence_scores(question, sentences)):
@@ -86,19 +91,29 @@ def select_context(
             parts.append(split[rank][i])
             prev = i
         sources.append(_source(len(sources) + 1, chunks[rank], " ".join(parts)))
-    if not sources and chunks:  # budget smaller than any window: truncate the best chunk
-        sources.append(_source(1, chunks[0], chunks[0].text[: budget_tokens * 3]))
+    if not sources and split and split[0]:  # budget below any window: truncate the best chunk
+        sources.append(_source(1, chunks[0], " ".join(split[0])[: budget_tokens * 3]))
     return sources
+
+
+def _clean_text(chunk: Chunk) -> str:
+    """The chunk's text without sentences addressed to a model (unchanged when there are none)."""
+    if instruction_match(chunk.text) is None:
+        return chunk.text
+    return " ".join(without_instructions(split_sentences(chunk.text)))
 
 
 def _whole_chunks(chunks: list[Chunk], budget: int, count_tokens: TokenCounter) -> list[Source]:
     sources: list[Source] = []
     used = 0
     for chunk in chunks:
-        cost = count_tokens(_header(chunk)) + count_tokens(chunk.text) + 4
+        text = _clean_text(chunk)
+        if not text:
+            continue
+        cost = count_tokens(_header(chunk)) + count_tokens(text) + 4
         if used + cost > budget and sources:
             break
-        sources.append(_source(len(sources) + 1, chunk, chunk.text))
+        sources.append(_source(len(sources) + 1, chunk, text))
         used += cost
     return sources
 

@@ -34,7 +34,6 @@ thresholds together.
 
 from __future__ import annotations
 
-import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -43,8 +42,9 @@ import numpy as np
 
 from assistant.answer import Check, Sentence, Source
 from assistant.facts import Fact, extract_facts, fact_supported, source_keys
+from assistant.instructions import instruction_match
 from assistant.relevance import TermStats, foreign_question_terms
-from assistant.text import content_stems, fold, split_sentences
+from assistant.text import content_stems, split_sentences
 
 EmbedFn = Callable[[list[str]], np.ndarray]
 
@@ -61,51 +61,6 @@ class SupportThresholds:
     min_similarity: float = 0.975
     similarity_floor: float = 0.91  # median similarity of hard negatives (score scaling only)
     lexical_only_overlap: float = 0.7  # the rule when no embedder is given
-
-
-# Instructions to a model, and a model talking about itself. Matched on folded text (lower
-# case, no accents). Kept short and specific: administrative French says "vous devez", "les
-# consignes de tri", "l'assistant maternel", "le propriétaire qui ignore les règles"; none of
-# these patterns matches such sentences (see tests/test_verify.py).
-INSTRUCTION_PATTERNS: tuple[str, ...] = (
-    # FR: override attempts
-    r"\b(ignore|ignorez|ignorer|oublie|oubliez|oublier|ne tiens pas compte|ne tenez pas compte)"
-    r"\b.{0,30}\b(instructions?|consignes?|regles|directives|prompt)\b.{0,15}"
-    r"\b(precedent(e|s|es)?|anterieur(e|s|es)?|ci-dessus|initiale?s?|(du )?systeme|recue?s?)\b",
-    r"\b(ignore|ignorez|oublie|oubliez)\b (toutes )?(tes|vos|toutes les) instructions\b",
-    r"\b(tu es|tu seras|tu dois|tu vas|tu agis) (desormais|maintenant|a present|dorenavant)\b",
-    r"\b(a partir de maintenant|desormais|dorenavant),? tu\b",
-    r"\b(assistant|ia|chatbot|bot|gpt|llm) *[,:] *(reponds|ignore|dis|affiche|ecris|oublie|"
-    r"revele|donne)\b",
-    r"\b(revele|revelez|affiche|affichez|montre|montrez|repete|repetez|donne|donnez)\b.{0,20}"
-    r"\b(ton|tes|votre|vos) (prompt|instructions? (initiales?|systeme|cachees?))\b",
-    r"\b(prompt|invite|message|instructions?) systeme\b",
-    r"\bmode (developpeur|developer|dan)\b",
-    # FR: a model speaking about itself
-    r"\ben tant qu[' ]? ?(ia|intelligence artificielle|assistant (virtuel|ia|numerique|"
-    r"conversationnel)|modele (de langage|d'ia)|chatbot|agent conversationnel|llm)\b",
-    r"\bje (suis|ne suis qu)[' ]? ?(un|une) (ia|intelligence artificielle|modele (de langage|"
-    r"d'ia)|assistant (virtuel|ia|numerique|conversationnel)|chatbot|programme informatique|"
-    r"agent conversationnel|llm)\b",
-    r"\bmodeles? de (langage|langue)\b",
-    # EN
-    r"\b(ignore|disregard|forget|override)\b.{0,30}\b(previous|prior|above|all|earlier|your|"
-    r"the)\b.{0,20}\b(instructions?|prompts?|rules|directions)\b",
-    r"\bas an? (ai|language model|ai assistant|llm|chatbot)\b",
-    r"\b(i am|i'm) (an? )?(ai|language model|ai assistant|chatbot|llm)\b",
-    r"\byou are now\b|\bfrom now on,? you\b",
-    r"\bsystem prompt\b|\bjailbreak|\bdeveloper mode\b|\blanguage model\b",
-    # chat-template tokens
-    r"<\|?(im_start|im_end|system|assistant|user|endoftext)\|?>",
-    r"\[/?inst\]|#{2,} *(instruction|system)",
-)
-_INSTRUCTION = re.compile("|".join(f"(?:{p})" for p in INSTRUCTION_PATTERNS))
-
-
-def instruction_match(text: str) -> str | None:
-    """The part of ``text`` that reads as an instruction to a model, if any."""
-    m = _INSTRUCTION.search(fold(text).replace("’", "'"))
-    return m.group(0) if m else None
 
 
 def support_decision(
