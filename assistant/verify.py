@@ -316,14 +316,16 @@ class SentenceVerifier:
             detail=f"reads as an instruction to a model: {planted!r}" if planted else "",
         )
         # A sentence ending with a colon announces what follows ("Les pièces à fournir sont :",
-        # or a copied heading "Démarchage téléphonique abusif :"): every word may be in the
-        # source, yet it says nothing, and in a list of separately checked sentences nothing
-        # follows it.
+        # or a copied heading "Démarchage téléphonique abusif :"); one ending with a comma or
+        # a semicolon was cut off ("La mairie de Sainte-Clarisse-des-Oliviers,"). Every word
+        # may be in the source, yet it says nothing, and in a list of separately checked
+        # sentences nothing follows it.
+        unfinished = sentence.text.rstrip().endswith((":", ",", ";"))
         complete = Check(
             name="complete",
-            passed=not sentence.text.rstrip().endswith(":"),
-            detail="announces a list or a heading and says nothing itself"
-            if sentence.text.rstrip().endswith(":")
+            passed=not unfinished,
+            detail="unfinished: a heading, a list's announcement or a cut-off phrase"
+            if unfinished
             else "",
         )
         checks = [citations, facts, support, not_instruction, complete]

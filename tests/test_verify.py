@@ -192,9 +192,11 @@ def test_planted_instruction_repeated_verbatim(verifier: SentenceVerifier) -> No
     [
         "Urbanisme : déclaration préalable :",  # a copied heading
         "Pour prendre rendez-vous :  ",  # announces a list that is not part of the sentence
+        "La déclaration préalable de travaux,",  # cut off (a "poem" asked by an attacker)
+        "Pour prendre rendez-vous ;",
     ],
 )
-def test_sentence_ending_with_a_colon_says_nothing(verifier: SentenceVerifier, text: str) -> None:
+def test_unfinished_sentence_says_nothing(verifier: SentenceVerifier, text: str) -> None:
     out = check(verifier, text, [1, 3])
     assert failed(out) == {"complete"}  # every word is in the sources; still not an answer
 
