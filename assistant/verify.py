@@ -248,6 +248,12 @@ class SentenceVerifier:
             return SupportResult(0.0, None, False, 0.0, None, "no content words")
         prepared = [self._prepared(s) for s in sources]
         best_overlap = self._overlap(stems, prepared)
+        # A line that packs several sentences (four consecutive ones copied from the source)
+        # is not measured against one three-sentence window alone: it is also covered when
+        # each of its sentences is. Never stricter than the whole-line measure.
+        parts = [p for p in (set(content_stems(x)) for x in split_sentences(text)) if p]
+        if len(parts) > 1:
+            best_overlap = max(best_overlap, min(self._overlap(p, prepared) for p in parts))
         candidates = self._candidates(stems, prepared)
         similarity: float | None = None
         excerpt = candidates[0][0].sentences[candidates[0][1]] if candidates else None

@@ -208,6 +208,33 @@ def test_colon_inside_a_sentence_is_fine(verifier: SentenceVerifier) -> None:
     assert out.passed
 
 
+# The médiathèque's lending rules (the real case: a line copying them was dropped).
+LENDING = src(
+    5,
+    "Médiathèque",
+    "Chaque carte permet d'emprunter dix documents à la fois, dont trois DVD.\n"
+    "Livres, revues, disques et jeux se gardent quatre semaines.\n"
+    "Le prêt se prolonge une fois depuis le compte lecteur ou par téléphone.\n"
+    "Chaque lecteur réserve jusqu'à cinq documents.\n"
+    "En cas de retard, un rappel arrive par courriel.\n"
+    "Au-delà d'un mois de retard, la carte est suspendue.\n"
+    "Un document perdu ou abîmé doit être remplacé ou remboursé.",
+)
+COPIED = " ".join(LENDING.excerpt.split("\n")[:6])
+
+
+def test_line_copying_six_source_sentences_is_supported(verifier: SentenceVerifier) -> None:
+    # No three-sentence window covers such a line; each of its sentences is covered.
+    out = verifier.verify(Sentence(text=COPIED, source_ids=[5]), {5: LENDING})
+    assert out.passed
+
+
+def test_invented_sentence_inside_a_long_line_still_fails(verifier: SentenceVerifier) -> None:
+    text = COPIED + " La salle de lecture ferme tout le mois d'août pour rénovation complète."
+    out = verifier.verify(Sentence(text=text, source_ids=[5]), {5: LENDING})
+    assert "support" in failed(out)
+
+
 def test_no_content_words(verifier: SentenceVerifier) -> None:
     out = check(verifier, "Oui.", [1])
     assert failed(out) == {"support"}
