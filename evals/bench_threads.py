@@ -252,16 +252,13 @@ def main() -> None:
 
         result: dict[str, Any] = {"cores": os.cpu_count(), "questions": 0, "rows": []}
         result["embedder"] = bench_embedder(demo_chunk_texts(get_settings()))
-        print("\n".join(render(result)))
-        if args.out:
-            Path(args.out).write_text(json.dumps(result, indent=1), encoding="utf-8")
-        return
-    with tempfile.TemporaryDirectory(prefix="guichet-threads-") as tmp:
-        settings = Settings(data_dir=Path(tmp), models_path=get_settings().models_dir)
-        ingest([REPO / "corpora" / "demo"], settings, progress=False)
-        result = bench_threads(
-            settings, args.questions, tuple(int(t) for t in args.threads.split(","))
-        )
+    else:
+        with tempfile.TemporaryDirectory(prefix="guichet-threads-") as tmp:
+            settings = Settings(data_dir=Path(tmp), models_path=get_settings().models_dir)
+            ingest([REPO / "corpora" / "demo"], settings, progress=False)
+            result = bench_threads(
+                settings, args.questions, tuple(int(t) for t in args.threads.split(","))
+            )
     print("\n".join(render(result)))
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=1), encoding="utf-8")

@@ -18,10 +18,11 @@ from pathlib import Path
 from evals.report import _md_table, load_folder, summarise
 
 
-def _setting(folder: Path, records: list[dict], key: str, default):
+def _settings(folder: Path, records: list[dict]) -> dict:
+    """The settings of the run that produced ``records`` (from the folder's run.json)."""
     meta = json.loads((folder / "run.json").read_text())
     payload = meta["hashes"].get(records[0]["config_hash"], {}) if records else {}
-    return payload.get("settings", {}).get(key, payload.get(key, default))
+    return payload.get("settings", {})
 
 
 def curve(folders: list[Path]) -> tuple[int, list[dict]]:
@@ -32,11 +33,12 @@ def curve(folders: list[Path]) -> tuple[int, list[dict]]:
         kept = [r for r in records if r["id"] in shared]
         s = summarise(kept)
         first = s["stages"]["first sentence"][0]
+        settings = _settings(folder, kept)
         rows.append(
             {
                 "folder": folder.name,
-                "mode": _setting(folder, kept, "context_mode", "windows"),
-                "budget": _setting(folder, kept, "context_tokens", 700),
+                "mode": settings.get("context_mode", "windows"),
+                "budget": settings.get("context_tokens", 700),
                 "prompt_tokens": s["prompt_tokens"],
                 "correct": s["correct"],
                 "invented": s["invented_sentences"],
