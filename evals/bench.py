@@ -176,6 +176,18 @@ def bench_retrieval(settings_factory, skip_100k: bool) -> dict:
     return out
 
 
+def raw_prompt(question: str, retriever, settings, count_tokens) -> tuple[list[dict], str]:
+    """The pipeline's prompt and grammar for ``question``, for the raw engine to read."""
+    from assistant.context import select_context
+    from assistant.prompt import build_messages, citation_grammar
+
+    chunks = retriever.search(question, settings.top_k)
+    sources = select_context(
+        question, chunks, settings.context_tokens, count_tokens, mode=settings.context_mode
+    )
+    return build_messages(question, sources), citation_grammar([s.id for s in sources])
+
+
 def _prime(llm, instructions: str) -> None:
     """Leave llama.cpp's cache holding only the fixed instructions, as after any other request.
 
@@ -206,9 +218,8 @@ def bench_answers(settings_factory, n_questions: int) -> dict:
     from llama_cpp import Llama, LlamaGrammar
     from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
 
-    from assistant.context import select_context
     from assistant.pipeline import Assistant
-    from assistant.prompt import INSTRUCTIONS, build_messages, citation_grammar
+    from assistant.prompt import INSTRUCTIONS
 
     settings = settings_factory("ingest")
     rows = [json.loads(line) for line in (REPO / "evals/datasets/demo.jsonl").open()]
@@ -244,12 +255,7 @@ def bench_answers(settings_factory, n_questions: int) -> dict:
         m["prompt_tokens"].append(float(answer.prompt_tokens))
         verdicts.append(answer.verdict.value)
         # Raw engine: identical prompt and grammar, after retrieval (our work minus ours).
-        chunks = assistant.retriever.search(q, settings.top_k)
-        sources = select_context(
-            q, chunks, settings.context_tokens, gen.count_tokens, mode=settings.context_mode
-        )
-        messages = build_messages(q, sources)
-        grammar_text = citation_grammar([s.id for s in sources])
+        messages, grammar_text = raw_prompt(q, assistant.retriever, settings, gen.count_tokens)
         grammar = LlamaGrammar.from_string(grammar_text, verbose=False)
         _prime(llm, INSTRUCTIONS)
         raw_s, tokens, text = _raw(llm, messages, grammar, max_tokens)

@@ -41,10 +41,9 @@ def _spin(stop) -> None:  # a competing CPU-bound process (an ingest, another wo
 def _prompts(settings, n: int) -> list[tuple[list[dict[str, str]], str]]:
     from llama_cpp import Llama
 
-    from assistant.context import select_context
     from assistant.embedding import load_embedder
-    from assistant.prompt import build_messages, citation_grammar
     from assistant.retrieve import HybridRetriever
+    from evals.bench import raw_prompt
 
     rows = [json.loads(line) for line in (REPO / "evals/datasets/demo.jsonl").open()]
     questions = [r["question"] for r in rows if r["category"] == "answerable"][:n]
@@ -54,13 +53,7 @@ def _prompts(settings, n: int) -> list[tuple[list[dict[str, str]], str]]:
     def count_tokens(text: str) -> int:
         return len(vocab.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
-    out = []
-    for q in questions:
-        chunks = retriever.search(q, settings.top_k)
-        sources = select_context(
-            q, chunks, settings.context_tokens, count_tokens, mode=settings.context_mode
-        )
-        out.append((build_messages(q, sources), citation_grammar([s.id for s in sources])))
+    out = [raw_prompt(q, retriever, settings, count_tokens) for q in questions]
     retriever.store.client.close()
     return out
 
