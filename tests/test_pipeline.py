@@ -151,6 +151,15 @@ def test_decorated_not_found_marker_is_a_refusal_not_a_sentence(demo):
     assert answer.verdict == Verdict.refused and answer.rejected == []
 
 
+def test_not_found_marker_trailing_a_claim_is_never_shown(demo):
+    # seen on spf-105: "… Se munir de vos identifiants ou via France Connect. AUCUNE_SOURCE [1]"
+    assistant, _ = crafted(demo, f"Le tarif adulte de la piscine est de 4,50 €. {NOT_FOUND} [1]\n")
+    answer = assistant.ask("Combien coûte la piscine pour un adulte ?")
+    assert answer.verdict == Verdict.answered
+    assert NOT_FOUND not in answer.text
+    assert answer.sentences[0].text == "Le tarif adulte de la piscine est de 4,50 €."
+
+
 def test_repeated_sentence_is_delivered_once(demo):
     line = "Le tarif adulte de la piscine est de 4,50 € [1]\n"
     assistant, _ = crafted(demo, line * 3)
