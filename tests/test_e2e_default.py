@@ -56,6 +56,14 @@ def test_answerable_question_gets_a_verified_cited_answer(cli_env):
     assert any("01 99 00 10 00" in given[i]["excerpt"] for i in cited)
 
 
+def test_answer_in_the_prompt_is_given_not_refused(cli_env):
+    # With the earlier prompt the model wrote AUCUNE_SOURCE here although the winter hours were
+    # in its sources (README, prompt A/B): a regression of the instructions shows up as a refusal.
+    answer = ask(cli_env, "horaires du cimetiere en hiver ?")
+    assert answer["verdict"] in ("answered", "partial"), answer
+    assert "17 h 30" in answer["text"]
+
+
 def test_out_of_corpus_question_is_refused_with_orientation(cli_env):
     # Words of the corpus (music, enrolment, daughter) but not its subject: refused by the gate
     # or by the model's AUCUNE_SOURCE, never answered.
