@@ -229,10 +229,7 @@ class Assistant:
                 checks=[Check(name="citations", passed=False, detail="aucune citation")],
             )
         text, ids = parsed
-        # The marker can also trail a claim ("… via France Connect. AUCUNE_SOURCE [1]"): the
-        # claim is checked like any other, the marker is never shown.
-        text = " ".join(text.replace(NOT_FOUND, " ").split())
-        if not text:
+        if not text:  # the line held only the not-found marker (parse_line drops it)
             return None
         sentence = Sentence(text=text, source_ids=ids)
         if not self.verify_enabled:

@@ -58,9 +58,14 @@ _LINE = re.compile(r"^(?P<text>.*?)\s*\[(?P<ids>[0-9][0-9 ,]*)\]\s*$")
 
 
 def parse_line(line: str) -> tuple[str, list[int]] | None:
-    """ "Le texte. [1, 2]" → ("Le texte.", [1, 2]); None when the line has no citation."""
+    """ "Le texte. [1, 2]" → ("Le texte.", [1, 2]); None when the line has no citation.
+
+    The not-found marker is a signal, never text: the model sometimes appends it to a claim
+    ("… via France Connect. AUCUNE_SOURCE [1]"), so it is removed from the returned text.
+    """
     match = _LINE.match(line.strip())
     if not match:
         return None
     ids = [int(x) for x in re.findall(r"[0-9]+", match.group("ids"))]
-    return match.group("text").strip(), list(dict.fromkeys(ids))
+    text = " ".join(match.group("text").replace(NOT_FOUND, " ").split())
+    return text, list(dict.fromkeys(ids))

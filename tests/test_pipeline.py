@@ -131,6 +131,7 @@ def test_grammar_and_parser_agree():
     assert '"1" | "3"' in grammar and NOT_FOUND in grammar
     assert parse_line("Ouvert le lundi. [1, 3]") == ("Ouvert le lundi.", [1, 3])
     assert parse_line("Sans citation.") is None
+    assert parse_line(f"Ouvert le lundi. {NOT_FOUND} [1]") == ("Ouvert le lundi.", [1])
 
 
 def test_real_small_model_streams_a_contract_answer(demo, small_llm):
