@@ -1,8 +1,8 @@
 """Append-only audit log of the answers given, for the city's transparency (SQLite).
 
-One row per answer: the question with personal data redacted, the answer text as shown, the
-sources given to the model (document ids, pages; which ones were cited), the verdict and its
-reasons, the model, the time. Rows are never updated, and only the retention purge removes
+One row per answer: the question, the answer text and its reasons, each with personal data
+redacted; the sources given to the model (document ids, pages; which ones were cited), the
+verdict, the model, the time. Rows are never updated, and only the retention purge removes
 them:
 
 - SQLite triggers ``RAISE`` on any ``UPDATE`` and on any ``DELETE`` that the purge did not
@@ -107,11 +107,11 @@ class AuditLog:
         self,
         path: Path,
         *,
-        redact_question: Callable[[str], str] = redact,
+        mask: Callable[[str], str] = redact,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.path = Path(path)
-        self.redact_question = redact_question
+        self.mask = mask
         self.clock = clock
         self._lock = threading.Lock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -133,16 +133,17 @@ class AuditLog:
 
     # --- writing ------------------------------------------------------------------------------
     def record(self, answer: Answer, *, channel: str = "api") -> int:
-        """Append one answer; returns its row id. The question is redacted here."""
+        """Append one answer; returns its row id. Its texts are redacted here (the model may
+        echo a phone number of the question in the answer or in a reason)."""
         now = self.clock()
         row: dict[str, Any] = {
             "at": datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds"),
             "at_epoch": now,
             "channel": channel,
-            "question": self.redact_question(answer.question),
-            "answer": answer.text,
+            "question": self.mask(answer.question),
+            "answer": self.mask(answer.text),
             "verdict": answer.verdict.value,
-            "reasons": json.dumps(answer.reasons, ensure_ascii=False),
+            "reasons": json.dumps([self.mask(r) for r in answer.reasons], ensure_ascii=False),
             "sources": json.dumps(_sources(answer), ensure_ascii=False),
             "model": answer.model,
             "backend": answer.backend,

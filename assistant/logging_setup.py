@@ -4,7 +4,8 @@
 record that reaches it (guichet's, uvicorn's, libraries'): the message is formatted with its
 arguments, then passed through :func:`assistant.redact.redact`, and so are tracebacks. uvicorn's
 access lines keep the method, the path without its query string, the status, and the client
-address with its last byte masked; request bodies are never logged.
+address with its last byte masked, like every address in the other lines; request bodies are
+never logged.
 
 Serve with ``uvicorn.run(..., log_config=None)`` so that uvicorn does not install its own
 handlers and its records reach this one. ``GUICHET_LOG_FORMAT=json`` for one JSON object per
@@ -17,6 +18,7 @@ import ipaddress
 import json
 import logging
 import os
+import re
 import sys
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -38,6 +40,24 @@ def mask_client(address: str) -> str:
     prefix = 24 if ip.version == 4 else 48
     network = ipaddress.ip_network(f"{ip}/{prefix}", strict=False)
     return f"{network.network_address}/{prefix}"
+
+
+_IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.])")
+_IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
+
+
+def mask_addresses(text: str) -> str:
+    """Every IP address in a line cut like the access lines' (slowapi's rate-limit warning,
+    a library's connection error): x.y.z.0/24, /48 for v6."""
+
+    def cut(m: re.Match[str]) -> str:
+        try:
+            ipaddress.ip_address(m.group())
+        except ValueError:  # a time, a version, a MAC-like token: not an address
+            return m.group()
+        return mask_client(m.group())
+
+    return _IPV6.sub(cut, _IPV4.sub(cut, text))
 
 
 def _access_message(args: tuple[Any, ...]) -> str:
@@ -74,7 +94,7 @@ class RedactFilter(logging.Filter):
                 message = record.getMessage()
             except Exception:  # a bad format string must not hide the line, nor leak args
                 message = str(record.msg)
-            message = redact(message, names=self.names)
+            message = mask_addresses(redact(message, names=self.names))
         record.msg, record.args = message, None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)

@@ -88,6 +88,9 @@ FEEDBACK_UNKNOWN_ANSWER = (
     "Réponse inconnue ou trop ancienne : l'avis ne peut pas lui être rattaché."
 )
 FEEDBACK_THANKS = "Merci pour votre avis."
+OPS_TOKEN_REQUIRED = "Accès réservé à l'exploitation : jeton manquant ou invalide."
+HTTP_ERROR = "La requête n'a pas pu être traitée (code {status})."
+BODY_UNREADABLE = "le corps de la requête n'a pas pu être lu (JSON trop imbriqué ou illisible)"
 NOT_READY = {
     "model": "modèle de langue non chargé",
     "qdrant": "base documentaire (Qdrant) injoignable",
@@ -206,6 +209,27 @@ DESK = {
     "corpus_error": "Index illisible : {error}",
     "col_file": "fichier",
     "col_reason": "motif",
+    "login_title": "Connexion — poste d'accueil",
+    "login_user": "Identifiant",
+    "login_password": "Mot de passe",
+    "login_submit": "Se connecter",
+    "login_failed": "Identifiant ou mot de passe incorrect.",
+    "login_locked": (
+        "Trop d'essais infructueux depuis ce poste pour cet identifiant : réessayez dans "
+        "{seconds} secondes."
+    ),
+    "login_busy": "Trop de connexions en cours : réessayez dans quelques secondes.",
+    "login_rate_limited": (
+        "Trop de tentatives de connexion depuis ce poste : réessayez dans {seconds} secondes."
+    ),
+    "login_forbidden": "Connexion refusée : le formulaire ne provient pas de ce site.",
+    "login_expired": "Votre session a expiré : reconnectez-vous.",
+    "logged_out": "Vous êtes déconnecté.",
+    "logout": "Se déconnecter",
+    "demo_password_file": (
+        "Aucun agent configuré (GUICHET_STAFF_USERS) : identifiant « {login} », mot de passe "
+        "provisoire de cette exécution dans le fichier {path} (lisible par vous seul)"
+    ),
     "demo_password": (
         "Aucun agent configuré (GUICHET_STAFF_USERS) : identifiant « {login} », mot de passe "
         "provisoire pour cette exécution : {password}"

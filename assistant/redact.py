@@ -1,9 +1,12 @@
 """Find and mask personal data in what guichet stores or logs (never in what it answers).
 
 Two layers, cheapest first:
-- regular expressions with checksums for structured identifiers (e-mail, French phone, NIR
-  with its mod-97 key, IBAN mod 97, card numbers by Luhn), street addresses, and names after a
-  title or a cue ("Mme Perrin", "je m'appelle …"): well under a millisecond for a question;
+- regular expressions for structured identifiers (e-mail, French phone, NIR, IBAN, card
+  numbers), street addresses, and names after a title or a cue ("Mme Perrin", "je m'appelle
+  …"): well under a millisecond for a question. A NIR, IBAN or card number is masked by its
+  shape whatever its key: a mistyped social-security number is still personal data. Checksums
+  only remain where the shape alone is loose (an IBAN of a country whose length we do not
+  know), measured on the labelled sets and the 3,588 service-public fiches (README, "Privacy");
 - spaCy's ``fr_core_news_sm`` named entities (PER) for the other names, loaded lazily, on when
   the model is installed unless ``GUICHET_REDACT_NAMES=0`` (about 30 ms a question on CPU).
 
@@ -16,7 +19,10 @@ from __future__ import annotations
 import os
 import re
 import threading
+from collections.abc import Callable
 from typing import Any, NamedTuple
+
+from assistant.answer import Answer, Sentence
 
 TOKENS = {
     "EMAIL": "[EMAIL]",
@@ -27,7 +33,7 @@ TOKENS = {
     "ADDRESS": "[ADRESSE]",
     "PERSON": "[NOM]",
 }
-# Overlaps: a checksum-validated identifier beats a pattern, a pattern beats a name.
+# Overlaps: a structured identifier beats a looser pattern, a pattern beats a name.
 PRIORITY = {"EMAIL": 0, "IBAN": 1, "NIR": 2, "CARD": 3, "PHONE": 4, "ADDRESS": 5, "PERSON": 6}
 
 
@@ -70,6 +76,15 @@ def _digits(text: str) -> str:
     return "".join(ch for ch in text if ch.isalnum())
 
 
+def nir_shaped(text: str) -> bool:
+    """15 characters with a plausible month: the shape of a NIR, whatever its key."""
+    raw = _digits(text).upper()
+    if len(raw) != 15 or not raw[13:].isdigit():
+        return False
+    month = int(raw[3:5])
+    return 1 <= month <= 12 or 20 <= month <= 42 or 50 <= month <= 99
+
+
 def nir_valid(text: str) -> bool:
     """Key = 97 - (13 first characters mod 97); Corsica's 2A/2B count as 19/18."""
     raw = _digits(text).upper()
@@ -106,17 +121,44 @@ def luhn_valid(number: str) -> bool:
     return len(digits) >= 13 and total % 10 == 0
 
 
+def iban_shaped(compact: str) -> bool:
+    """A known country's exact length and a mostly numeric account part (GB and IT accounts
+    hold a few letters): keeps words such as "de12 rue des lilas" out without a checksum."""
+    expected = IBAN_LENGTHS.get(compact[:2])
+    if expected is None or len(compact) != expected or not compact[2:4].isdigit():
+        return False
+    account = compact[4:]
+    return sum(ch.isdigit() for ch in account) >= 0.6 * len(account)
+
+
 def _iban_spans(text: str) -> list[Span]:
-    """Candidates run greedily over the next words; keep the longest prefix that validates."""
+    """Candidates run greedily over the next words: keep the prefix with the country's length
+    (any key), else, for other countries, the longest prefix whose mod-97 key validates."""
     spans = []
     for m in _IBAN.finditer(text):
         positions = [m.start() + i for i, ch in enumerate(m.group()) if ch.isalnum()]
         compact = "".join(text[p] for p in positions).upper()
         for n in range(len(compact), 14, -1):
             end = positions[n - 1] + 1
-            if (end == len(text) or not text[end].isalnum()) and iban_valid(compact[:n]):
+            if (end == len(text) or not text[end].isalnum()) and (
+                iban_shaped(compact[:n]) or iban_valid(compact[:n])
+            ):
                 spans.append(Span(m.start(), end, "IBAN"))
                 break
+    return spans
+
+
+def _nir_spans(text: str) -> list[Span]:
+    """NIR shapes, any key; the keys only settle a 15-digit American Express number (measured:
+    the one NIR false alarm on the holdout set), which stays a card."""
+    spans = []
+    for m in _NIR.finditer(text):
+        found = m.group()
+        if not nir_shaped(found):
+            continue
+        if not nir_valid(found) and _CARD.fullmatch(found) and luhn_valid(found):
+            continue
+        spans.append(Span(m.start(), m.end(), "NIR"))
     return spans
 
 
@@ -245,10 +287,9 @@ def _ner_spans(text: str) -> list[Span]:
 def _regex_spans(text: str) -> list[Span]:
     spans = [Span(m.start(), m.end(), "EMAIL") for m in _EMAIL.finditer(text)]
     spans += _iban_spans(text)
-    spans += [Span(m.start(), m.end(), "NIR") for m in _NIR.finditer(text) if nir_valid(m.group())]
-    spans += [
-        Span(m.start(), m.end(), "CARD") for m in _CARD.finditer(text) if luhn_valid(m.group())
-    ]
+    spans += _nir_spans(text)
+    # Cards by shape alone: Luhn rejected nothing on the fiches nor on the labelled sets.
+    spans += [Span(m.start(), m.end(), "CARD") for m in _CARD.finditer(text)]
     spans += [Span(m.start(), m.end(), "PHONE") for m in _PHONE.finditer(text)]
     spans += [Span(m.start(), m.end(), "ADDRESS") for m in _ADDRESS.finditer(text)]
     spans += _title_spans(text)
@@ -290,3 +331,33 @@ def redact(text: str, *, names: bool | None = None) -> str:
     for span in reversed(find_personal_data(text, names=names)):
         out = out[: span.start] + TOKENS[span.label] + out[span.end :]
     return out
+
+
+def redact_answer(answer: Answer, mask: Callable[[str], str] = redact) -> Answer:
+    """``answer`` as it may be stored: ``mask`` applied to every text that may echo the
+    question, i.e. the question, the sentences (delivered and rejected), the details of their
+    checks (they quote the failing phone or number), the reasons. Source excerpts are the city's
+    documents, already in the index, and stay as they are."""
+
+    def r(text: str | None) -> str | None:
+        return mask(text) if text else text  # most check details are empty: skip the call
+
+    def sentence(s: Sentence) -> Sentence:
+        checks = [c.model_copy(update={"detail": r(c.detail)}) for c in s.checks]
+        return s.model_copy(
+            update={
+                "text": r(s.text),
+                "checks": checks,
+                "supporting_excerpt": r(s.supporting_excerpt),
+            }
+        )
+
+    return answer.model_copy(
+        update={
+            "question": r(answer.question),
+            "text": r(answer.text),
+            "reasons": [r(reason) for reason in answer.reasons],
+            "sentences": [sentence(s) for s in answer.sentences],
+            "rejected": [sentence(s) for s in answer.rejected],
+        }
+    )

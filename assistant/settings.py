@@ -88,6 +88,13 @@ class Settings(BaseSettings):
     queue_max_waiting: int = 8
     cors_origins: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:8000"])
     rate_limit: str = Field(default="10/minute", description="per client, public API")
+    # Desk login: per client address, on top of the lockout per (login, client) of ui/auth.py.
+    desk_login_rate_limit: str = "10/minute"
+    desk_session_hours: float = Field(default=10.0, description="a desk login lasts at most")
+    desk_idle_minutes: float = Field(default=60.0, description="idle desk sessions end")
+    ops_token: SecretStr | None = Field(
+        default=None, description="bearer token required by /metrics and /readyz when set"
+    )
     staff_users: dict[str, str] = Field(
         default_factory=dict, description='{"login": "pbkdf2_sha256$..."} password hashes'
     )

@@ -44,7 +44,7 @@ def make_answer(question: str = "Horaires de la piscine ? je suis au 06 12 48 93
 
 @pytest.fixture
 def log(tmp_path):
-    return AuditLog(tmp_path / "audit.db", redact_question=lambda q: redact(q, names=False),
+    return AuditLog(tmp_path / "audit.db", mask=lambda q: redact(q, names=False),
                     clock=Clock())  # fmt: skip
 
 
@@ -137,9 +137,24 @@ def test_concurrent_records_keep_the_chain(log):
 
 
 def test_reopening_keeps_triggers_and_rows(tmp_path):
-    first = AuditLog(tmp_path / "audit.db", redact_question=lambda q: q)
+    first = AuditLog(tmp_path / "audit.db", mask=lambda q: q)
     first.record(make_answer("x"))
-    again = AuditLog(tmp_path / "audit.db", redact_question=lambda q: q)
+    again = AuditLog(tmp_path / "audit.db", mask=lambda q: q)
     assert again.count() == 1
     with pytest.raises(ValueError):
         again.purge_older_than(-1)
+
+
+def test_answer_text_and_reasons_are_redacted_too(log):
+    """Issue 16: a mistyped NIR (wrong key) in the question, a phone echoed by the model."""
+    answer = make_answer("Mon NIR 1 85 05 78 006 084 36 suffit ?").model_copy(
+        update={
+            "text": "Appelez le 06 66 66 66 66. [1]",
+            "reasons": ["not in the cited sources: phone '06 66 66 66 66'"],
+        }
+    )
+    log.record(answer)
+    [entry] = log.entries()
+    assert entry["question"] == "Mon NIR [NIR] suffit ?"
+    assert entry["answer"] == "Appelez le [TÉLÉPHONE]. [1]"
+    assert entry["reasons"] == ["not in the cited sources: phone '[TÉLÉPHONE]'"]

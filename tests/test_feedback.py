@@ -10,7 +10,7 @@ import threading
 import numpy as np
 import pytest
 
-from assistant.answer import Answer, Sentence, Source, Timings, Verdict
+from assistant.answer import Answer, Check, Sentence, Source, Timings, Verdict
 from ingest.pipeline import FileOutcome, IngestReport
 from ui.auth import DEMO_LOGIN, StaffAuth, desk_auth, hash_password, verify_password
 from ui.corpus_status import corpus_status, report_path, save_report
@@ -154,6 +154,61 @@ def test_redact_hook_applies_before_writing(tmp_path):
     store.close()
 
 
+def test_stored_answer_redacts_check_details_reasons_and_rejected(tmp_path):
+    """Issue 16: a failed check quotes the phone it could not find; a NIR with a wrong key."""
+    from assistant.redact import redact
+
+    store = FeedbackStore(tmp_path / "r.db", redact=lambda t: redact(t, names=False))
+    phone = "06 66 66 66 66"
+    detail = f"not in the cited sources: phone '{phone}'"
+    dropped = Sentence(
+        text=f"Appelez le {phone}.",
+        source_ids=[1],
+        checks=[Check(name="facts", passed=False, detail=detail)],
+        supporting_excerpt=f"rappel au {phone}",
+    )
+    answer = make_answer("Mon NIR 1 85 05 78 006 084 36 suffit ?").model_copy(
+        update={"rejected": [dropped], "reasons": [detail]}
+    )
+    answer_id = store.record_answer(answer, "public")
+    raw = sqlite3.connect(store.path).execute("SELECT question || answer_json FROM answers")
+    text = raw.fetchone()[0]
+    assert phone not in text and "006 084 36" not in text
+    stored = store.answer(answer_id)
+    assert stored.rejected[0].checks[0].detail == "not in the cited sources: phone '[TÉLÉPHONE]'"
+    assert stored.question == "Mon NIR [NIR] suffit ?"
+    assert stored.sources[0].excerpt == answer.sources[0].excerpt  # the city's text stays
+    store.close()
+
+
+def test_one_rating_per_rater_is_updated_in_place(store):
+    answer_id = store.record_answer(make_answer("q"), "public")
+    for rating in (1, 1, -1):
+        store.add(answer_id, rating, rater="client-a")
+    store.add(answer_id, 1, rater="client-b")
+    assert sorted(r["rating"] for r in store.feedback_for(answer_id)) == [-1, 1]
+
+
+def test_existing_duplicate_ratings_are_folded_at_open(tmp_path):
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE answers (id TEXT PRIMARY KEY, time TEXT NOT NULL, question TEXT NOT NULL,"
+        " verdict TEXT NOT NULL, latency_ms REAL, answer_json TEXT NOT NULL, channel TEXT NOT"
+        " NULL);"
+        "CREATE TABLE feedback (id INTEGER PRIMARY KEY AUTOINCREMENT, answer_id TEXT NOT NULL,"
+        " rating INTEGER NOT NULL, tags TEXT NOT NULL DEFAULT '[]', comment TEXT NOT NULL"
+        " DEFAULT '', time TEXT NOT NULL);"
+        "INSERT INTO answers VALUES ('a', 't', 'q', 'answered', 1, '{}', 'public');"
+        "INSERT INTO feedback (answer_id, rating, time) VALUES ('a', 1, 't'), ('a', -1, 't');"
+    )
+    old.commit()
+    old.close()
+    store = FeedbackStore(path)
+    assert [r["rating"] for r in store.feedback_for("a")] == [-1]  # the latest one kept
+    store.close()
+
+
 def test_stats_top_questions_and_gaps(store):
     ids = [
         store.record_answer(make_answer("Prix piscine ?", total_ms=ms), "desk")
@@ -185,8 +240,8 @@ def test_percentile_nearest_rank():
 def test_csv_export_one_row_per_rating_and_no_formulas(store):
     a = store.record_answer(make_answer('=HYPERLINK("http://evil")'), "desk")
     store.record_answer(make_answer("Horaires ?"), "public")
-    store.add(a, 1, ["sources fiables"], "ok")
-    store.add(a, -1, [], "@SUM(A1)")
+    store.add(a, 1, ["sources fiables"], "ok", rater="x")
+    store.add(a, -1, [], "@SUM(A1)", rater="y")  # one rating per rater: two raters
     out = io.StringIO()
     assert store.export_csv(out) == 3
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))

@@ -93,8 +93,26 @@ def test_checksums_reject_near_misses():
     assert not iban_valid("FR7620611197728759509991875")
     assert luhn_valid("4970 1860 9139 0992")
     assert not luhn_valid("4970 1860 9139 0993")
-    # A wrong key is not redacted as such: checksums are what keeps references and amounts out.
-    assert find_personal_data("n° 185057800608492", names=False) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "token"),
+    [
+        ("NIR 1 85 05 78 006 084 36", "NIR [NIR]"),  # wrong key (issue 16)
+        ("n° 185057800608492", "n° [NIR]"),
+        ("IBAN FR76 2061 1197 7287 5950 9991 875", "IBAN [IBAN]"),  # wrong key
+        ("iban de12 3704 0044 0532 0130 01", "iban [IBAN]"),
+        ("carte 4970 1860 9139 0993", "carte [CARTE]"),  # fails Luhn
+        ("carte 3782 822463 10005", "carte [CARTE]"),  # Amex, NIR-shaped: stays a card
+    ],
+)
+def test_identifier_shapes_are_masked_whatever_their_key(text, token):
+    """A mistyped identifier is still personal data: the shape decides, not the checksum."""
+    assert redact(text, names=False) == token
+
+
+def test_iban_shape_needs_an_account_of_digits():
+    assert find_personal_data("de12 rue des lilas et des roses", names=False) == []
 
 
 def test_iban_candidate_does_not_swallow_the_next_words():

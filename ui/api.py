@@ -7,8 +7,12 @@ stays server-side, in the desk's store, where a citizen's rating joins it.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import hmac
 import json
 import logging
+import secrets
 import threading
 import time
 import uuid
@@ -23,6 +27,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 from slowapi import Limiter
+from slowapi.util import get_remote_address
 
 from assistant import messages as msg
 from assistant.answer import Answer, Event
@@ -97,6 +102,7 @@ class AnswerLog:
         self.settings = settings
         self._store: Any = None
         self._lock = threading.Lock()
+        self._rater_key = secrets.token_bytes(32)
 
     def store(self) -> Any:
         """The ``FeedbackStore``, or None while ``ui.feedback`` is unavailable."""
@@ -118,6 +124,12 @@ class AnswerLog:
             except ImportError:
                 return
             preload()
+
+    def rater(self, client: str) -> str:
+        """A pseudonym of the client address, to keep one rating per (answer, client) without
+        storing the address: keyed with a secret of this process (never written), so the
+        database alone cannot be brute-forced back to addresses. A restart forgets the key."""
+        return hmac.new(self._rater_key, client.encode(), hashlib.sha256).hexdigest()[:32]
 
     def record(self, answer: Answer) -> str:
         store = self.store()
@@ -287,7 +299,14 @@ def build_router(
         rating = 1 if body.rating == "up" else -1
         try:
             await run_in_threadpool(
-                store.add, body.answer_id, rating, list(body.tags), body.comment
+                functools.partial(
+                    store.add,
+                    body.answer_id,
+                    rating,
+                    list(body.tags),
+                    body.comment,
+                    rater=answers.rater(get_remote_address(request)),
+                )
             )
         except UnknownAnswer:
             return JSONResponse({"detail": msg.FEEDBACK_UNKNOWN_ANSWER}, status_code=404)

@@ -13,19 +13,23 @@ its worker pool, so one long answer never freezes another staff member's page. R
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr
 from fastapi import FastAPI
+from starlette.middleware import Middleware
+from starlette.routing import Mount
 
 from assistant import messages as msg
 from ui import desk_render as render
-from ui.auth import desk_auth
+from ui.auth import StaffAuth, desk_auth
 from ui.desk_handlers import Desk
+from ui.desk_login import DeskGate, Sessions
 from ui.feedback import FeedbackStore
+from ui.protect import make_limiter
 from ui.state import AppState
 
 D = msg.DESK
@@ -43,14 +47,18 @@ COPY_JS = """(text) => {
 }"""
 
 
-def build_desk(state: AppState, store: FeedbackStore | None = None) -> gr.Blocks:
+def build_desk(
+    state: AppState, store: FeedbackStore | None = None, *, logout_url: str = "/desk/logout"
+) -> gr.Blocks:
     desk = Desk(state, store)
     # One answer is generated at a time (ui.queue); let the waiting ones into the handler so
     # our queue tells them their position in French instead of Gradio's own queue.
     ask_concurrency = state.settings.queue_max_waiting + 1
     with gr.Blocks(title=D["title"], analytics_enabled=False, delete_cache=(3600, 3600)) as blocks:
         banner = gr.HTML(render.banner_html(state.startup_error), elem_id="desk-banner")
-        gr.Markdown(f"## {D['heading']}\n{D['intro']} {msg.DISCLAIMER}")
+        with gr.Row():
+            gr.Markdown(f"## {D['heading']}\n{D['intro']} {msg.DISCLAIMER}")
+            gr.Button(D["logout"], link=logout_url, size="sm", scale=0, elem_id="desk-logout")
         current = gr.State(None)
         history = gr.State([])
         with gr.Tabs():
@@ -172,22 +180,46 @@ def build_desk(state: AppState, store: FeedbackStore | None = None) -> gr.Blocks
     return blocks
 
 
+def _refuse_all(login: str, password: str) -> bool:
+    """Gradio's own login route is shadowed by ``ui.desk_login.DeskGate``; should a request
+    reach it anyway, it logs no one in."""
+    return False
+
+
 def mount_desk(
     app: FastAPI,
     state: AppState,
     *,
     path: str = "/desk",
-    auth: Callable[[str, str], bool] | None = None,
+    auth: StaffAuth | None = None,
     store: FeedbackStore | None = None,
 ) -> FastAPI:
-    """Mount the desk on the server's FastAPI app; nothing under ``path`` without a login."""
-    blocks = build_desk(state, store)
-    check = auth or desk_auth(state.settings.staff_users)
-    return gr.mount_gradio_app(
+    """Mount the desk on the server's FastAPI app; nothing under ``path`` without a login
+    (the login itself, its lockout and the sessions' expiry: ``ui.desk_login``)."""
+    settings = state.settings
+    blocks = build_desk(state, store, logout_url=f"{path}/logout")
+    check = auth or desk_auth(settings.staff_users, data_dir=settings.data_dir)
+    limiter = getattr(app.state, "limiter", None) or make_limiter()
+    sessions = Sessions(settings.desk_session_hours * 3600, settings.desk_idle_minutes * 60)
+    mounted: dict[str, Any] = {}
+    # Appended, not added: the innermost middleware, so the security headers, the metrics and
+    # the logs see the gate's answers too.
+    app.user_middleware.append(
+        Middleware(
+            DeskGate,
+            prefix=path,
+            auth=check,
+            sessions=sessions,
+            gradio=lambda: mounted["app"],
+            limiter=limiter,
+            rate_limit=settings.desk_login_rate_limit,
+        )
+    )
+    gr.mount_gradio_app(
         app,
         blocks,
         path=path,
-        auth=check,
+        auth=_refuse_all,
         auth_message=D["login_message"],
         css_paths=[CSS],
         # Gradio's page template says lang="en": screen readers would read French with an
@@ -199,3 +231,7 @@ def mount_desk(
         mcp_server=False,
         show_error=False,
     )
+    mounted["app"] = next(
+        r.app for r in app.routes if isinstance(r, Mount) and r.path == path.rstrip("/")
+    )
+    return app

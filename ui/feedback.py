@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Literal, TextIO
 
 from assistant.answer import Answer
+from assistant.redact import redact_answer
 
 Channel = Literal["desk", "public"]
 CHANNELS = ("desk", "public")
@@ -48,9 +49,16 @@ CREATE TABLE IF NOT EXISTS feedback (
     rating INTEGER NOT NULL CHECK (rating IN (-1, 1)),
     tags TEXT NOT NULL DEFAULT '[]',
     comment TEXT NOT NULL DEFAULT '',
-    time TEXT NOT NULL
+    time TEXT NOT NULL,
+    rater TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS feedback_answer ON feedback(answer_id);
+"""
+# One rating per (answer, rater), updated in place: a citizen re-posting adds no row. Databases
+# from before the rater column get it, and keep the latest of their duplicate rows.
+MIGRATE_RATER = """
+DELETE FROM feedback WHERE id NOT IN (SELECT MAX(id) FROM feedback GROUP BY answer_id, rater);
+CREATE UNIQUE INDEX IF NOT EXISTS feedback_one_per_rater ON feedback(answer_id, rater);
 """
 
 # The latest rating of each answer (a staff member may change their mind).
@@ -153,7 +161,12 @@ class FeedbackStore:
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn().executescript(SCHEMA)
+        conn = self._conn()
+        conn.executescript(SCHEMA)
+        columns = {row["name"] for row in conn.execute("PRAGMA table_info(feedback)")}
+        if "rater" not in columns:
+            conn.execute("ALTER TABLE feedback ADD COLUMN rater TEXT NOT NULL DEFAULT ''")
+        conn.executescript(MIGRATE_RATER)
 
     # --- connections -----------------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
@@ -178,15 +191,7 @@ class FeedbackStore:
 
     # --- writes ----------------------------------------------------------------------------
     def _redacted(self, answer: Answer) -> Answer:
-        r = self.redact
-        return answer.model_copy(
-            update={
-                "question": r(answer.question),
-                "text": r(answer.text),
-                "sentences": [s.model_copy(update={"text": r(s.text)}) for s in answer.sentences],
-                "rejected": [s.model_copy(update={"text": r(s.text)}) for s in answer.rejected],
-            }
-        )
+        return redact_answer(answer, self.redact)
 
     def record_answer(
         self, answer: Answer, channel: Channel, *, latency_ms: float | None = None
@@ -214,9 +219,19 @@ class FeedbackStore:
             )
         return answer_id
 
-    def add(self, answer_id: str, rating: int, tags: Iterable[str] = (), comment: str = "") -> int:
+    def add(
+        self,
+        answer_id: str,
+        rating: int,
+        tags: Iterable[str] = (),
+        comment: str = "",
+        *,
+        rater: str = "",
+    ) -> int:
         """Record a rating (+1 / -1) with tags and a comment; returns the feedback row id.
-        Raises ``UnknownAnswer`` for an id that is not stored, ``ValueError`` for bad input."""
+        ``rater`` (a pseudonym of the client; "" for the desk) has one rating per answer: a new
+        one replaces it. Raises ``UnknownAnswer`` for an id that is not stored, ``ValueError``
+        for bad input."""
         if rating not in (1, -1):
             raise ValueError("rating must be +1 or -1")
         tag_list = [str(t).strip() for t in tags if str(t).strip()][:MAX_TAGS]
@@ -224,10 +239,21 @@ class FeedbackStore:
         with self._conn() as conn:
             if conn.execute("SELECT 1 FROM answers WHERE id = ?", (answer_id,)).fetchone() is None:
                 raise UnknownAnswer(answer_id)
+            # A new id on update: "latest rating" queries order by id.
+            conn.execute(
+                "DELETE FROM feedback WHERE answer_id = ? AND rater = ?", (answer_id, rater)
+            )
             cur = conn.execute(
-                "INSERT INTO feedback (answer_id, rating, tags, comment, time)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (answer_id, rating, json.dumps(tag_list, ensure_ascii=False), comment, now()),
+                "INSERT INTO feedback (answer_id, rating, tags, comment, time, rater)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    answer_id,
+                    rating,
+                    json.dumps(tag_list, ensure_ascii=False),
+                    comment,
+                    now(),
+                    rater,
+                ),
             )
         return int(cur.lastrowid or 0)
 

@@ -1,8 +1,9 @@
 """Prometheus metrics of the web server, one registry per app (tests build several apps).
 
 ``RequestMetrics`` is a plain ASGI middleware (not ``BaseHTTPMiddleware``, which buffers
-streamed responses): it counts every request by route template and status, so that a flood of
-random paths cannot blow up the label cardinality.
+streamed responses): it counts every request by route template, method and status, each
+from a bounded set, so that a flood of random paths or methods cannot blow up the label
+cardinality.
 """
 
 from __future__ import annotations
@@ -94,6 +95,15 @@ class Metrics:
             self.first_sentence_seconds.observe(answer.timings.first_sentence_ms / 1000)
 
 
+# The methods a client may use here; anything else is counted as "other" (``-X FOOBAR1``
+# must not create a series per request).
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_label(method: str) -> str:
+    return method if method in KNOWN_METHODS else "other"
+
+
 class RequestMetrics:
     """ASGI middleware: ``guichet_http_requests_total{endpoint, method, status}``."""
 
@@ -118,5 +128,5 @@ class RequestMetrics:
             route = scope.get("route")
             endpoint = getattr(route, "path", None) or "other"
             self.metrics.requests.labels(
-                endpoint, scope.get("method", ""), str(status["code"])
+                endpoint, method_label(scope.get("method", "")), str(status["code"])
             ).inc()

@@ -127,5 +127,6 @@ def run(settings: Settings, host: str | None = None, port: int | None = None) ->
         port=port or settings.port,
         log_level="info",
         proxy_headers=True,  # X-Forwarded-For from a local reverse proxy: rate-limit per client
+        server_header=False,  # no "server: uvicorn" banner
         timeout_graceful_shutdown=5,
     )
