@@ -392,3 +392,12 @@ def test_retry_after_follows_the_measured_answer_time():
     with pytest.raises(QueueFull) as full:
         next(queue.stream(job(4.0)))
     assert full.value.retry_after == 12  # 3 answers ahead × 4 s
+
+
+def test_desk_has_no_js_handlers_so_its_csp_needs_no_eval(tmp_path):
+    """Gradio runs ``js=`` handlers through the AsyncFunction constructor ('unsafe-eval')."""
+    from ui.desk import build_desk
+
+    state = AppState(make_settings(tmp_path), assistant=PacedAssistant())  # type: ignore[arg-type]
+    dependencies = build_desk(state).get_config_file()["dependencies"]
+    assert dependencies and not [d for d in dependencies if d.get("js")]

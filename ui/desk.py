@@ -1,8 +1,9 @@
 """The reception desk for city staff (Gradio Blocks), mounted at ``/desk`` behind a login.
 
 Tabs: **Répondre** (ask, streamed verified sentences, source cards, verdict, check details,
-copy / citizen version, session history, feedback), **Statistiques** (volumes, rates, latency,
-top questions, content gaps, CSV export), **Corpus** (index contents, last ingest, failures).
+citizen version with its copy button, session history, feedback), **Statistiques** (volumes,
+rates, latency, top questions, content gaps, CSV export), **Corpus** (index contents, last
+ingest, failures). A logout button sits by the heading.
 
 The answer handler (``ui.desk_handlers.Desk.ask``) is a generator: the page shows the queue
 position while waiting and each sentence as soon as it passed verification; Gradio runs it in
@@ -35,16 +36,8 @@ from ui.state import AppState
 D = msg.DESK
 CSS = Path(__file__).with_name("desk.css")
 
-# JS for "copier la réponse": the Clipboard API needs a secure context (https or localhost);
-# staff reaching the server by its LAN address over http get the textarea fallback.
-COPY_JS = """(text) => {
-  const fallback = () => { const t = document.createElement('textarea'); t.value = text;
-    document.body.appendChild(t); t.select(); document.execCommand('copy'); t.remove(); };
-  if (navigator.clipboard && window.isSecureContext) {
-    navigator.clipboard.writeText(text).catch(fallback);
-  } else { fallback(); }
-  return text;
-}"""
+# No ``js=`` handlers: Gradio runs them through the AsyncFunction constructor, which would need
+# 'unsafe-eval' in the desk's CSP. Copying goes through the textboxes' own copy buttons.
 
 
 def build_desk(
@@ -80,9 +73,7 @@ def build_desk(
                         verdict = gr.HTML(elem_id="desk-verdict")
                         answer = gr.HTML(elem_id="desk-answer", label=D["answer_heading"])
                         notice = gr.HTML(elem_id="desk-notice")
-                        with gr.Row():
-                            answer_text = gr.Textbox(visible="hidden", elem_id="desk-answer-text")
-                            copy_btn = gr.Button(D["copy"], size="sm", elem_id="desk-copy")
+                        answer_text = gr.Textbox(visible="hidden", elem_id="desk-answer-text")
                         citizen = gr.Textbox(
                             label=D["citizen"],
                             lines=5,
@@ -139,7 +130,6 @@ def build_desk(
                     [feedback_status, tags, comment],
                     api_visibility="private",
                 )
-                copy_btn.click(None, answer_text, None, js=COPY_JS, api_visibility="private")
                 up.click(
                     lambda c, t, m: desk.rate(1, c, t, m),
                     [current, tags, comment],

@@ -222,8 +222,9 @@ CSP_DOCS = (
     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'"
 )
-# Gradio's page carries its config in inline scripts and its components set inline styles;
-# it needs no eval (measured with Chromium, README "Security"). Never framed: no clickjacking.
+# Gradio's page carries its config in inline scripts and its components set inline styles
+# (read from gradio/templates/frontend). Eval is only needed by ``js=`` event handlers (run
+# through the AsyncFunction constructor): the desk has none (ui/desk.py). Never framed.
 CSP_DESK = (
     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data: blob:; font-src 'self' data:; media-src 'self' blob:; "
