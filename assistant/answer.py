@@ -29,6 +29,17 @@ class Chunk(BaseModel):
     sparse_score: float | None = None
 
 
+class SourceUnit(BaseModel):
+    """One quotable unit of a source (quote mode): numbered [n.k] in the prompt."""
+
+    id: str = Field(description='"n.k": unit k of source n')
+    text: str = Field(description="verbatim text of the document")
+    context: str = Field(default="", description="heading or lead-in above it in the document")
+    subject: float | None = Field(
+        default=None, description="its passage's subject coverage, relative to the best passage"
+    )
+
+
 class Source(BaseModel):
     """A source as the user sees it: numbered [n] in the answer."""
 
@@ -43,6 +54,9 @@ class Source(BaseModel):
     excerpt: str = Field(description="the passage given to the model")
     updated: str | None = None
     score: float = 0.0
+    units: list[SourceUnit] = Field(
+        default_factory=list, description="quote mode: the numbered units the model chose from"
+    )
 
 
 class Check(BaseModel):
@@ -59,10 +73,21 @@ class Sentence(BaseModel):
     supporting_excerpt: str | None = Field(
         default=None, description="best-matching source sentence, for highlighting"
     )
+    unit_id: str | None = Field(
+        default=None, description='quote mode: the source unit shown verbatim ("2.3")'
+    )
+    context: str = Field(
+        default="", description="quote mode: the heading the unit sits under in its document"
+    )
 
     @property
     def passed(self) -> bool:
         return bool(self.source_ids) and all(c.passed for c in self.checks)
+
+
+class AnswerMode(str, Enum):
+    quote = "quote"  # the model chose sentences; they are shown verbatim
+    paraphrase = "paraphrase"  # the model wrote sentences; they are checked word by word
 
 
 class Verdict(str, Enum):
@@ -83,6 +108,7 @@ class Timings(BaseModel):
 class Answer(BaseModel):
     question: str
     verdict: Verdict
+    mode: AnswerMode = AnswerMode.paraphrase
     reasons: list[str] = Field(default_factory=list)
     sentences: list[Sentence] = Field(default_factory=list, description="delivered, verified")
     rejected: list[Sentence] = Field(default_factory=list, description="dropped by the checks")

@@ -140,7 +140,7 @@ def ask(
     stream: Annotated[bool, typer.Option("--stream", help="afficher au fil de l'eau")] = False,
 ) -> None:
     """Answer a question from the documents, with verified citations."""
-    from assistant.messages import VERDICT_LABELS
+    from assistant.messages import verdict_label
     from assistant.pipeline import Assistant, QuestionRejected
 
     assistant = Assistant(_settings(), collection=collection)
@@ -166,8 +166,9 @@ def ask(
         page = f", p. {s.page}" if s.page else ""
         typer.echo(f"[{s.id}] {s.title} — {where}{page}")
     t = answer.timings
+    label = verdict_label(answer.verdict.value, answer.mode.value)
     typer.secho(
-        f"\n{VERDICT_LABELS[answer.verdict.value]} · {'; '.join(answer.reasons) or 'ok'} · "
+        f"\n{label} · {'; '.join(answer.reasons) or 'ok'} · "
         f"{t.total_ms / 1000:.1f} s (recherche {t.retrieve_ms:.0f} ms, génération "
         f"{t.generate_ms / 1000:.1f} s, {answer.prompt_tokens} jetons lus)",
         dim=True,

@@ -31,6 +31,11 @@ REFUSAL_REASON_TOO_LONG = "question trop longue"
 REFUSAL_REASON_EMPTY = "question vide"
 REFUSAL_REASON_ERROR = "erreur pendant la génération"
 REFUSAL_REASON_TIMEOUT = "délai de génération dépassé"
+REFUSAL_REASON_OFF_SUBJECT = "aucune phrase choisie ne porte sur le sujet de la question"
+REASON_OFF_POINT = (
+    "les extraits portent sur le sujet mais ne contiennent pas l'information demandée "
+    "(prix, horaires, durée, numéro…)"
+)
 
 INGEST_DISK_FULL = (
     "Espace disque insuffisant dans {path} : l'ingestion s'est arrêtée sans rien corrompre. "
@@ -51,12 +56,29 @@ PRIVACY_NOTICE = (
     "N'indiquez pas de données personnelles (nom, adresse, numéro de sécurité sociale…)."
 )
 
+# What the checks established, per answer mode: an exact excerpt is not a paraphrase, and
+# neither is called "vérifié" beyond what was proven.
 VERDICT_LABELS = {
-    "answered": "vérifié",
-    "partial": "partiel",
-    "quoted": "extrait cité",
-    "refused": "pas de réponse dans les documents",
+    "quote": {
+        "answered": "extrait exact du document, sur le sujet de la question",
+        "partial": "extrait exact du document, sur le sujet de la question (phrases écartées)",
+        "quoted": "extrait exact du document, qui ne répond peut-être pas entièrement",
+        "refused": "pas de réponse dans les documents",
+    },
+    "paraphrase": {
+        "answered": "reformulé, vérifié mot à mot avec les sources",
+        "partial": "reformulé, vérifié mot à mot avec les sources (réponse partielle)",
+        "quoted": "extrait exact du document, qui ne répond peut-être pas entièrement",
+        "refused": "pas de réponse dans les documents",
+    },
 }
+
+
+def verdict_label(verdict: str, mode: str = "quote") -> str:
+    return VERDICT_LABELS.get(mode, VERDICT_LABELS["quote"]).get(verdict, verdict)
+
+
+QUOTE_LEAD = "Voici ce que disent les documents de la commune :"
 
 # --- public HTTP API (ui/api.py) ---------------------------------------------------------------
 UNAVAILABLE = (

@@ -14,11 +14,29 @@ from collections import OrderedDict
 from collections.abc import Iterator
 
 from assistant import messages as msg
-from assistant.answer import Answer, Check, Chunk, Event, Sentence, Source, Timings, Verdict
+from assistant.answer import (
+    Answer,
+    AnswerMode,
+    Check,
+    Chunk,
+    Event,
+    Sentence,
+    Source,
+    Timings,
+    Verdict,
+)
 from assistant.context import select_context
 from assistant.embedding import Embedder, load_embedder
 from assistant.gate import best_dense, coverage, passes, topic_coverage
 from assistant.generate import GenerationError, GenerationTimeout, Generator, Usage
+from assistant.generation.quote import (
+    build_quote_messages,
+    parse_selection,
+    quote_grammar,
+    select_units,
+)
+from assistant.grounding.quotes import decide_quotes, render_quotes, subject_text
+from assistant.grounding.subject import SubjectJudge, named_subject
 from assistant.prompt import NOT_FOUND, build_messages, citation_grammar, parse_line
 from assistant.relevance import TermStats, TermStatsCache
 from assistant.retrieve import HybridRetriever
@@ -77,6 +95,10 @@ class Assistant:
                 "gate_min_dense",
                 "gate_min_coverage",
                 "quote_min_coverage",
+                "answer_mode",
+                "quote_max_tokens",
+                "subject_min_relative",
+                "subject_min_unit",
             }
         ) + str(verify)
 
@@ -133,6 +155,100 @@ class Assistant:
             )
             return
 
+        if self.settings.answer_mode == "quote":
+            yield from self._quote_answer(question, chunks, stats, timings, t0)
+        else:
+            yield from self._paraphrase_answer(question, chunks, stats, timings, t0)
+
+    def _quote_answer(
+        self, question: str, chunks: list[Chunk], stats: TermStats, timings: Timings, t0: float
+    ) -> Iterator[Event]:
+        """The model chooses numbered units; the chosen ones that pass are shown verbatim."""
+        judge = self._judge(question, chunks, stats)
+        head = named_subject(question)
+        sources = (
+            []
+            if head is not None and not stats.known(head)
+            else select_units(
+                question,
+                chunks,
+                self.settings.context_tokens,
+                self.generator.count_tokens,
+                judge=judge,
+            )
+        )
+        # No passage speaks of the question's subject (or the subject it names, "horaires de
+        # la patinoire", is in no document): nothing to choose from, no model call.
+        if not sources:
+            yield self._done(
+                question,
+                Verdict.refused,
+                [msg.REFUSAL_REASON_OFF_SUBJECT],
+                [],
+                [],
+                [],
+                timings,
+                t0,
+                mode=AnswerMode.quote,
+            )
+            return
+        yield Event(kind="sources", sources=sources)
+        usage, raw, reasons = Usage(), "", []
+        t_gen = time.perf_counter()
+        try:
+            for piece in self.generator.stream(
+                build_quote_messages(question, sources),
+                quote_grammar(sources),
+                self.settings.quote_max_tokens,
+                usage,
+            ):
+                raw += piece
+        except GenerationTimeout:
+            reasons.append(msg.REFUSAL_REASON_TIMEOUT)
+        except GenerationError as exc:
+            reasons.append(f"{msg.REFUSAL_REASON_ERROR} : {exc}")
+        timings.generate_ms = (time.perf_counter() - t_gen) * 1000
+        t_v = time.perf_counter()
+        chosen = parse_selection(raw)
+        decision = decide_quotes(question, chosen or [], sources, judge)
+        timings.verify_ms = (time.perf_counter() - t_v) * 1000
+        delivered, rejected = decision.delivered, decision.rejected
+        if reasons:
+            verdict, delivered = Verdict.refused, []
+        elif chosen is None:
+            verdict, reasons = Verdict.refused, [msg.REFUSAL_REASON_MODEL]
+        elif not delivered:
+            verdict, reasons = Verdict.refused, [msg.REFUSAL_REASON_OFF_SUBJECT]
+        elif not decision.holds_kind:
+            verdict, reasons = Verdict.quoted, [msg.REASON_OFF_POINT]
+        elif rejected:
+            verdict = Verdict.partial
+            reasons = [f"{len(rejected)} phrase(s) écartée(s) par les vérifications"]
+        else:
+            verdict = Verdict.answered
+        if delivered:
+            timings.first_sentence_ms = (time.perf_counter() - t0) * 1000
+        for sentence in rejected:
+            yield Event(kind="rejected", sentence=sentence)
+        for sentence in delivered:
+            yield Event(kind="sentence", sentence=sentence)
+        yield self._done(
+            question,
+            verdict,
+            reasons,
+            delivered,
+            rejected,
+            sources,
+            timings,
+            t0,
+            usage,
+            mode=AnswerMode.quote,
+        )
+
+    def _paraphrase_answer(
+        self, question: str, chunks: list[Chunk], stats: TermStats, timings: Timings, t0: float
+    ) -> Iterator[Event]:
+        """The model writes cited lines; each is checked and released as soon as it ends."""
         sources = select_context(
             question,
             chunks,
@@ -142,6 +258,7 @@ class Assistant:
         )
         yield Event(kind="sources", sources=sources)
         by_id = {s.id: s for s in sources}
+        judge = self._judge(question, chunks, stats)
         delivered: list[Sentence] = []
         rejected: list[Sentence] = []
         usage = Usage()
@@ -149,6 +266,23 @@ class Assistant:
         reasons: list[str] = []
         t_gen = time.perf_counter()
         verify_s = 0.0
+
+        def checked(line: str) -> Iterator[Event]:
+            nonlocal verify_s
+            t_v = time.perf_counter()
+            sentence = self._check(line, by_id, question, stats, judge)
+            verify_s += time.perf_counter() - t_v
+            if sentence is None or _repeats(sentence, delivered):
+                return
+            if sentence.passed:
+                delivered.append(sentence)
+                if timings.first_sentence_ms is None:
+                    timings.first_sentence_ms = (time.perf_counter() - t0) * 1000
+                yield Event(kind="sentence", sentence=sentence)
+            else:
+                rejected.append(sentence)
+                yield Event(kind="rejected", sentence=sentence)
+
         try:
             stream = self.generator.stream(
                 build_messages(question, sources),
@@ -162,27 +296,9 @@ class Assistant:
                 buffer += piece
                 while "\n" in buffer:
                     line, buffer = buffer.split("\n", 1)
-                    t_v = time.perf_counter()
-                    sentence = self._check(line, by_id, question, stats)
-                    verify_s += time.perf_counter() - t_v
-                    if sentence is None or _repeats(sentence, delivered):
-                        continue
-                    if sentence.passed:
-                        delivered.append(sentence)
-                        if timings.first_sentence_ms is None:
-                            timings.first_sentence_ms = (time.perf_counter() - t0) * 1000
-                        yield Event(kind="sentence", sentence=sentence)
-                    else:
-                        rejected.append(sentence)
-                        yield Event(kind="rejected", sentence=sentence)
+                    yield from checked(line)
             if buffer.strip():  # a last line without its newline
-                sentence = self._check(buffer, by_id, question, stats)
-                if sentence is not None and not _repeats(sentence, delivered):
-                    (delivered if sentence.passed else rejected).append(sentence)
-                    if sentence.passed:
-                        yield Event(kind="sentence", sentence=sentence)
-                    else:
-                        yield Event(kind="rejected", sentence=sentence)
+                yield from checked(buffer)
         except GenerationTimeout:
             reasons.append(msg.REFUSAL_REASON_TIMEOUT)
         except GenerationError as exc:
@@ -201,7 +317,7 @@ class Assistant:
         elif raw.strip().startswith(NOT_FOUND):
             verdict, reasons = Verdict.refused, [msg.REFUSAL_REASON_MODEL]
         else:
-            quote = self._quote(question, chunks, sources)
+            quote = self._quote(question, chunks, sources, judge)
             if quote is not None:
                 delivered = [quote]
                 verdict = Verdict.quoted
@@ -215,7 +331,12 @@ class Assistant:
 
     # ------------------------------------------------------------------------------------------
     def _check(
-        self, line: str, by_id: dict[int, Source], question: str, stats: TermStats
+        self,
+        line: str,
+        by_id: dict[int, Source],
+        question: str,
+        stats: TermStats,
+        judge: SubjectJudge,
     ) -> Sentence | None:
         # The "not in the sources" marker is a signal, not a sentence, even when the model
         # decorates it with a citation ("AUCUNE_SOURCE [1]").
@@ -236,13 +357,46 @@ class Assistant:
             return sentence
         vector = self.verifier.embed([text])[0] if self.verifier.embed is not None else None
         asked = (question, stats)
-        checked = self.verifier.verify(sentence, by_id, vector, asked=asked)
+        checked = self._with_subject(
+            self.verifier.verify(sentence, by_id, vector, asked=asked), by_id, judge
+        )
         if checked.passed:
             return checked
-        return self._recite(checked, by_id, vector, asked) or checked
+        return self._recite(checked, by_id, vector, asked, judge) or checked
+
+    def _judge(self, question: str, chunks: list[Chunk], stats: TermStats) -> SubjectJudge:
+        return SubjectJudge.for_question(
+            question,
+            [(f"{c.title} {c.section}", c.text) for c in chunks],
+            stats,
+            self.settings.subject_min_relative,
+            self.settings.subject_min_unit,
+        )
+
+    def _with_subject(
+        self, sentence: Sentence, by_id: dict[int, Source], judge: SubjectJudge
+    ) -> Sentence:
+        """The subject check of quote mode, for a written sentence: one of its cited passages
+        must cover the question nearly as well as the best retrieved one."""
+        cited = [by_id[i] for i in sentence.source_ids if i in by_id]
+        best = max(
+            (judge.relative(f"{s.title} {s.section} {s.excerpt}") for s in cited), default=0.0
+        )
+        own = max((judge.unit(subject_text(s, text=sentence.text)) for s in cited), default=0.0)
+        check = Check(
+            name="subject",
+            passed=best >= judge.min_relative and own >= judge.min_unit,
+            detail=f"passage covers {best:.2f} of the best passage, sentence {own:.2f}",
+        )
+        return sentence.model_copy(update={"checks": [*sentence.checks, check]})
 
     def _recite(
-        self, failed: Sentence, by_id: dict[int, Source], vector, asked: tuple[str, TermStats]
+        self,
+        failed: Sentence,
+        by_id: dict[int, Source],
+        vector,
+        asked: tuple[str, TermStats],
+        judge: SubjectJudge,
     ) -> Sentence | None:
         """Small models often cite the wrong number. If the sentence fully passes every check
         against exactly one other source it was given, cite that one instead, and say so."""
@@ -251,8 +405,12 @@ class Assistant:
         for other in by_id:
             if other in failed.source_ids:
                 continue
-            retry = self.verifier.verify(
-                failed.model_copy(update={"source_ids": [other]}), by_id, vector, asked=asked
+            retry = self._with_subject(
+                self.verifier.verify(
+                    failed.model_copy(update={"source_ids": [other]}), by_id, vector, asked=asked
+                ),
+                by_id,
+                judge,
             )
             if retry.passed:
                 note = Check(
@@ -263,8 +421,11 @@ class Assistant:
                 return retry.model_copy(update={"checks": [*retry.checks, note]})
         return None
 
-    def _quote(self, question: str, chunks: list[Chunk], sources: list[Source]) -> Sentence | None:
-        """The most relevant source sentence window, quoted verbatim, when retrieval is sure."""
+    def _quote(
+        self, question: str, chunks: list[Chunk], sources: list[Source], judge: SubjectJudge
+    ) -> Sentence | None:
+        """The most relevant source sentence window, quoted verbatim, when retrieval is sure
+        and the passage is about the question's subject (the same check as any sentence)."""
         if not sources:
             return None
         source = sources[0]
@@ -274,6 +435,12 @@ class Assistant:
         sentences = split_sentences(source.excerpt) or [source.excerpt]
         best = max(range(len(sentences)), key=lambda i: len(q & set(content_stems(sentences[i]))))
         excerpt = " ".join(sentences[best : best + 2])
+        if (
+            judge.relative(f"{chunks[0].title} {chunks[0].section} {chunks[0].text}")
+            < (judge.min_relative)
+            or judge.unit(subject_text(source, text=excerpt)) < judge.min_unit
+        ):
+            return None
         return Sentence(
             text=f"{msg.QUOTED_INTRO} « {excerpt} »",
             source_ids=[source.id],
@@ -292,17 +459,26 @@ class Assistant:
         timings,
         t0,
         usage: Usage | None = None,
+        *,
+        mode: AnswerMode = AnswerMode.paraphrase,
     ) -> Event:
         timings.total_ms = (time.perf_counter() - t0) * 1000
         usage = usage or Usage()
         answer = Answer(
             question=question,
             verdict=verdict,
+            mode=mode,
             reasons=reasons,
             sentences=delivered,
             rejected=rejected,
             sources=sources,
-            text=render(delivered) if delivered else self.orientation.text(),
+            text=(
+                render_quotes(delivered, sources, msg.QUOTE_LEAD)
+                if delivered and mode is AnswerMode.quote
+                else render(delivered)
+                if delivered
+                else self.orientation.text()
+            ),
             orientation=self.orientation.text() if verdict == Verdict.refused else None,
             model=usage.model,
             backend=usage.backend,

@@ -72,6 +72,15 @@ class Settings(BaseSettings):
     llm_seed: int = 0
     llm_prompt_lookup: bool = False
     context_tokens: int = 700
+    # quote: the model picks numbered sentences of the passages and guichet shows them
+    # verbatim; paraphrase: the model writes sentences, checked word by word (README, A/B).
+    answer_mode: Literal["quote", "paraphrase"] = "quote"
+    quote_max_tokens: int = 40
+    # Subject check (evals/calibration/subject.json): a delivered sentence's passage must cover
+    # the question (IDF-weighted) at least this share of what the best retrieved passage
+    # covers, and its own title, section, heading and words at least ``subject_min_unit``.
+    subject_min_relative: float = 0.3
+    subject_min_unit: float = 0.15
     answer_cache_size: int = 256
     context_mode: str = Field(default="windows", description="'windows' or 'chunks'")
     # Relevance gate and support thresholds (calibrated: see evals/, README "Grounding")

@@ -175,3 +175,38 @@ def split_sentences(text: str) -> list[str]:
     """Cheap French sentence splitter; list items and lines count as sentences."""
     parts = (p.strip(" -•*\t") for p in _SENTENCE_END.split(text))
     return [p for p in parts if len(p) > 2]
+
+
+# A sentence ends with . ! ? … (possibly followed by closing quotes/brackets) before a space and
+# an upper-case letter, a digit, an opening quote or a dash.
+_PROSE_END = re.compile(r"(?<=[.!?…])[»\"')\]]*\s+(?=[«\"(\[A-ZÀ-ÖØ-Þ0-9–—-])")
+# Words ending with a period that do not end a sentence ("M. Dupont", "art. 12").
+_ABBREVIATIONS = frozenset(
+    (  # noqa: SIM905 - a word list reads better as one string
+        "m mm mme mmes mlle dr pr me st ste art al cf ex etc p pp vol no n° nos tel tél av bd"
+        " fig env min max réf ref approx"
+    ).split()
+)
+
+
+def split_prose(text: str) -> list[str]:
+    """Sentences of one paragraph, French-aware enough ("M. Dupont", "art. 12", "n° 3" stay whole).
+
+    Unlike :func:`split_sentences`, never cuts at a colon or a semicolon: a table row
+    "Adulte : 4,50 €." or a list item stays one unit. Chunking and quote units both use it.
+    """
+    pieces: list[str] = []
+    start = 0
+    for match in _PROSE_END.finditer(text):
+        before = text[start : match.start()]
+        word = re.search(r"([^\s'’(]+)[.]$", before)
+        if word and (word.group(1).lower() in _ABBREVIATIONS or re.fullmatch(r"[A-Z]", word[1])):
+            continue
+        piece = text[start : match.start()] + match.group(0).rstrip()
+        if piece.strip():
+            pieces.append(piece.strip())
+        start = match.end()
+    tail = text[start:].strip()
+    if tail:
+        pieces.append(tail)
+    return pieces

@@ -30,6 +30,8 @@ from typing import Any
 
 from llama_index.core.schema import BaseNode, NodeRelationship, TextNode, TransformComponent
 
+from assistant.text import split_prose as split_sentences
+
 # Namespace of guichet's chunk ids: uuid5(GUICHET_NS, "<doc id>::<chunk index>"). Never change
 # it: every stored point id derives from it.
 GUICHET_NS = uuid.UUID("5b0f7c1e-3d7a-5c2b-9a0e-6f1d2c4b8e90")
@@ -39,16 +41,6 @@ REQUIRED_KEYS = ("doc_id", "title", "url", "path", "service", "updated", "page",
 
 _HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(```|~~~)")
-# A sentence ends with . ! ? … (possibly followed by closing quotes/brackets) before a space and
-# an upper-case letter, a digit, an opening quote or a dash.
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[»\"')\]]*\s+(?=[«\"(\[A-ZÀ-ÖØ-Þ0-9–—-])")
-# Words ending with a period that do not end a sentence ("M. Dupont", "art. 12").
-_ABBREVIATIONS = frozenset(
-    (  # noqa: SIM905 - a word list reads better as one string
-        "m mm mme mmes mlle dr pr me st ste art al cf ex etc p pp vol no n° nos tel tél av bd"
-        " fig env min max réf ref approx"
-    ).split()
-)
 
 
 def chunk_id(doc_id: str, index: int) -> str:
@@ -99,25 +91,6 @@ def split_sections(text: str, title: str | None = None) -> list[Section]:
         path = tuple(name for _, name in stack)
     flush()
     return sections
-
-
-def split_sentences(text: str) -> list[str]:
-    """French-aware enough sentence split (keeps "M. Dupont", "art. 12", "n° 3" together)."""
-    pieces: list[str] = []
-    start = 0
-    for match in _SENTENCE_END.finditer(text):
-        before = text[start : match.start()]
-        word = re.search(r"([^\s'’(]+)[.]$", before)
-        if word and (word.group(1).lower() in _ABBREVIATIONS or re.fullmatch(r"[A-Z]", word[1])):
-            continue
-        piece = text[start : match.start()] + match.group(0).rstrip()
-        if piece.strip():
-            pieces.append(piece.strip())
-        start = match.end()
-    tail = text[start:].strip()
-    if tail:
-        pieces.append(tail)
-    return pieces
 
 
 def _hard_split(text: str, limit: int) -> list[str]:

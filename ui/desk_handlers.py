@@ -55,6 +55,7 @@ class Desk:
         *,
         status: str = "",
         verdict: str | None = None,
+        mode: str = "quote",
         answer: Answer | None = None,
         current: dict | None = None,
         history: list[dict] | None = None,
@@ -64,7 +65,7 @@ class Desk:
         orientation = answer.orientation if answer is not None else None
         return (
             render.answer_html(sentences, orientation=orientation, status=status),
-            render.verdict_badge(verdict),
+            render.verdict_badge(verdict, mode),
             render.sources_html(sources, sentences, max_age_days=age)
             if sources is not None
             else "",
@@ -137,6 +138,7 @@ class Desk:
                 "time": datetime.now().strftime("%H:%M"),
                 "question": answer.question,
                 "verdict": answer.verdict.value,
+                "mode": answer.mode.value,
                 "text": answer.text,
                 "answer_id": current["answer_id"],
             }
@@ -149,6 +151,7 @@ class Desk:
             answer.sources,
             status=done,
             verdict=answer.verdict.value,
+            mode=answer.mode.value,
             answer=answer,
             current=current,
             history=history,

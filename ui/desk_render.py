@@ -27,6 +27,11 @@ CHECK_NAMES = {
     "on_topic": "sujet de la question présent dans les documents",
     "citation_corrected": "citation corrigée",
     "quote": "extrait verbatim",
+    "verbatim": "texte exact du document (rien de reformulé)",
+    "subject": "porte sur le sujet de la question (titre, section, phrase)",
+    "one_document": "même document que le reste de la réponse",
+    "polarity": "même sens que la source (négation, ouvert/fermé…)",
+    "conditions": "conditions de la source conservées",
 }
 
 
@@ -71,14 +76,14 @@ def citation_links(ids: Iterable[int]) -> str:
     )
 
 
-def _verdict_label(verdict: str) -> str:
-    return msg.VERDICT_LABELS.get(verdict, verdict)
+def _verdict_label(verdict: str, mode: str = "quote") -> str:
+    return msg.verdict_label(verdict, mode)
 
 
-def verdict_badge(verdict: str | None) -> str:
+def verdict_badge(verdict: str | None, mode: str = "quote") -> str:
     if verdict is None:
         return ""
-    label = msg.VERDICT_LABELS.get(verdict, verdict)
+    label = msg.verdict_label(verdict, mode)
     css = VERDICT_CLASSES.get(verdict, "refused")
     return (
         f'<span class="verdict verdict-{css}" role="status">'
@@ -92,7 +97,7 @@ def answer_html(
     """The delivered sentences with [n] links to the source cards; the orientation when
     refused; a status line (queue position, progress) while the answer is being written."""
     parts = [
-        f'<p class="sentence">{escape(s.text)} {citation_links(s.source_ids)}</p>'
+        f'<p class="sentence">{_context_html(s)}{escape(s.text)} {citation_links(s.source_ids)}</p>'
         for s in sentences
     ]
     if orientation:
@@ -100,6 +105,14 @@ def answer_html(
     if status:
         parts.append(f'<p class="desk-status" role="status">{escape(status)}</p>')
     return f'<div class="answer" aria-live="polite">{"".join(parts)}</div>'
+
+
+def _context_html(sentence: Sentence) -> str:
+    """The heading an exact excerpt sits under ("Pendant les vacances scolaires"): part of
+    what the document says, so it is shown with the sentence."""
+    if not sentence.context:
+        return ""
+    return f'<span class="context">{escape(sentence.context)} :</span> '
 
 
 def _spans(text: str, needles: Iterable[str]) -> list[tuple[int, int]]:
@@ -254,7 +267,8 @@ def history_html(history: Sequence[dict]) -> str:
         return f"<p>{escape(D['history_empty'])}</p>"
     items = "".join(
         f"<li><details><summary>{escape(h['time'])} — {escape(h['question'])} "
-        f'<span class="verdict-small">({escape(_verdict_label(h["verdict"]))})'
+        f'<span class="verdict-small">'
+        f"({escape(_verdict_label(h['verdict'], h.get('mode', 'quote')))})"
         f"</span></summary><p>{escape(h['text'])}</p></details></li>"
         for h in reversed(history)
     )

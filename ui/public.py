@@ -13,7 +13,7 @@ from enum import Enum
 from pydantic import BaseModel, Field
 
 from assistant import messages as msg
-from assistant.answer import Answer, Sentence, Source, Verdict
+from assistant.answer import Answer, AnswerMode, Sentence, Source, Verdict
 
 
 class RefusalReason(str, Enum):
@@ -24,6 +24,8 @@ class RefusalReason(str, Enum):
     nothing_safe = "nothing_safe"
     generation_error = "generation_error"
     timeout = "timeout"
+    off_subject = "off_subject"  # the chosen sentences are about another subject
+    off_point = "off_point"  # on the subject, but without the kind of fact asked for
     other = "other"
 
 
@@ -34,6 +36,8 @@ _REASON_CODES: list[tuple[str, RefusalReason]] = [
     (msg.REFUSAL_REASON_NOTHING_SAFE, RefusalReason.nothing_safe),
     (msg.REFUSAL_REASON_TIMEOUT, RefusalReason.timeout),
     (msg.REFUSAL_REASON_ERROR, RefusalReason.generation_error),
+    (msg.REFUSAL_REASON_OFF_SUBJECT, RefusalReason.off_subject),
+    (msg.REASON_OFF_POINT, RefusalReason.off_point),
 ]
 
 _PUBLIC_REASON_TEXT = {code: text for text, code in _REASON_CODES}
@@ -59,12 +63,19 @@ class PublicSource(BaseModel):
 class PublicSentence(BaseModel):
     text: str
     source_ids: list[int] = Field(description="numéros des sources citées, au moins un")
+    context: str = Field(
+        default="", description="titre sous lequel la phrase figure dans le document (extraits)"
+    )
 
 
 class PublicAnswer(BaseModel):
     id: str = Field(description="identifiant de la réponse, à rappeler dans /api/v1/feedback")
     question: str
     verdict: Verdict
+    mode: AnswerMode = Field(
+        description="quote : phrases exactes des documents ; paraphrase : phrases reformulées"
+    )
+    label: str = Field(description="ce que les vérifications ont établi, à afficher tel quel")
     reason: RefusalReason | None = Field(
         default=None, description="pourquoi la réponse est refusée ou citée (sinon absent)"
     )
@@ -91,7 +102,9 @@ def public_source(source: Source) -> PublicSource:
 
 
 def public_sentence(sentence: Sentence) -> PublicSentence:
-    return PublicSentence(text=sentence.text, source_ids=list(sentence.source_ids))
+    return PublicSentence(
+        text=sentence.text, source_ids=list(sentence.source_ids), context=sentence.context
+    )
 
 
 def main_reason(answer: Answer) -> RefusalReason | None:
@@ -109,6 +122,8 @@ def public_answer(answer: Answer, answer_id: str) -> PublicAnswer:
         id=answer_id,
         question=answer.question,
         verdict=answer.verdict,
+        mode=answer.mode,
+        label=msg.verdict_label(answer.verdict.value, answer.mode.value),
         reason=reason,
         reason_text=_PUBLIC_REASON_TEXT.get(reason) if reason else None,
         text=answer.text,

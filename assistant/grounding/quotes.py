@@ -1,0 +1,204 @@
+"""Quote mode's checks and decision: which of the units the model chose may be shown.
+
+Each chosen unit is the document's own text, so what is left to prove is that it belongs in
+this answer: it must be about the question's subject (:mod:`assistant.grounding.subject`),
+it must come from one document unless a second one covers a part of the question the first
+does not ("the pool's hours and the shuttle's line"), and together the units must hold the
+kind of fact the question asks for (a price, hours…). A unit that fails is recorded with its
+reason, never shown. Pure functions over plain data: testable without a model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from assistant.answer import Check, Sentence, Source, SourceUnit
+from assistant.grounding.subject import (
+    AnswerKind,
+    SubjectJudge,
+    added_coverage,
+    answer_kind,
+    asked_periods,
+    holds_kind,
+    names_period,
+)
+from assistant.grounding.units import Unit, is_statement
+from assistant.instructions import instruction_match
+from assistant.relevance import TermStats
+from assistant.text import content_stems
+
+# A second document is kept only when it covers this much of the question that the first
+# one's units leave uncovered (IDF-weighted): the question then has two parts.
+MIN_ADDED_COVERAGE = 0.25
+
+
+@dataclass
+class QuoteDecision:
+    delivered: list[Sentence] = field(default_factory=list)
+    rejected: list[Sentence] = field(default_factory=list)
+    kind: AnswerKind | None = None
+    # the delivered units hold a fact of the asked kind and name the asked days (or none asked)
+    holds_kind: bool = True
+
+
+def subject_text(source: Source, unit: SourceUnit | None = None, text: str = "") -> str:
+    """What a sentence is about: its document's title and section, its heading, its words."""
+    parts = [source.title, source.section]
+    if unit is not None:
+        parts += [unit.context, unit.text]
+    return " ".join([*parts, text])
+
+
+def _sentence(source: Source, unit: SourceUnit, checks: list[Check]) -> Sentence:
+    return Sentence(
+        text=unit.text,
+        source_ids=[source.id],
+        unit_id=unit.id,
+        context=unit.context,
+        supporting_excerpt=unit.text,
+        checks=checks,
+    )
+
+
+def decide_quotes(
+    question: str, chosen_ids: list[str], sources: list[Source], judge: SubjectJudge
+) -> QuoteDecision:
+    """Check the units the model chose (in its order) and keep those that may be shown."""
+    units = {u.id: (s, u) for s in sources for u in s.units}
+    q = set(judge.stems)
+    stats = judge.stats
+    decision = QuoteDecision(kind=answer_kind(question))
+    passed: list[tuple[Source, SourceUnit, float]] = []
+    for uid in chosen_ids:
+        if uid not in units:  # the grammar forbids it; a remote backend might not obey
+            decision.rejected.append(
+                Sentence(
+                    text=uid,
+                    source_ids=[],
+                    checks=[Check(name="citations", passed=False, detail=f"unknown unit {uid}")],
+                )
+            )
+            continue
+        source, unit = units[uid]
+        # The passage's relative coverage was measured on the whole chunk when the unit was
+        # offered; measured again here on what is shown when it was not recorded.
+        relative = unit.subject
+        if relative is None:
+            relative = judge.relative(f"{source.title} {source.section} {source.excerpt}")
+        own = judge.unit(subject_text(source, unit))
+        cov = min(relative, 1.0)
+        on_subject = relative >= judge.min_relative and own >= judge.min_unit
+        planted = instruction_match(unit.text)
+        checks = [
+            Check(name="citations", passed=True),
+            Check(name="verbatim", passed=True, detail="texte exact du document"),
+            Check(
+                name="not_instruction",
+                passed=planted is None,
+                detail=f"reads as an instruction to a model: {planted!r}" if planted else "",
+            ),
+            Check(
+                name="complete",
+                passed=is_statement(Unit(unit.text)),
+                detail="" if is_statement(Unit(unit.text)) else "a heading or a cut-off phrase",
+            ),
+            Check(
+                name="subject",
+                passed=on_subject,
+                detail=f"passage covers {relative:.2f} of the best passage, sentence {own:.2f}",
+            ),
+        ]
+        sentence = _sentence(source, unit, checks)
+        if sentence.passed:
+            passed.append((source, unit, cov))
+        else:
+            decision.rejected.append(sentence)
+
+    kept = _one_document_unless_needed(q, passed, stats, decision)
+    # Reading order: documents as ranked, a document's sources together, units in order.
+    doc_rank: dict[str, int] = {}
+    for s in sources:
+        doc_rank.setdefault(s.doc_id, len(doc_rank))
+    kept.sort(key=lambda su: (doc_rank[su[0].doc_id], su[0].id, su[0].units.index(su[1])))
+    decision.delivered = [
+        _sentence(s, u, [Check(name="citations", passed=True), *_passed_checks(cov)])
+        for s, u, cov in kept
+    ]
+    shown = [f"{d.context} {d.text}" for d in decision.delivered]
+    if decision.kind is not None and shown:
+        decision.holds_kind = any(holds_kind(decision.kind, t) for t in shown)
+    # "ouverte le dimanche ?" answered with the holiday closure is true and no answer: the
+    # days, months or seasons the question names must be in what is shown.
+    if shown and not all(any(names_period(p, t) for t in shown) for p in asked_periods(question)):
+        decision.holds_kind = False
+    return decision
+
+
+def _passed_checks(cov: float) -> list[Check]:
+    return [
+        Check(name="verbatim", passed=True, detail="texte exact du document"),
+        Check(name="not_instruction", passed=True),
+        Check(name="complete", passed=True),
+        Check(name="subject", passed=True, detail=f"passage covers {cov:.2f} of the best"),
+    ]
+
+
+def _one_document_unless_needed(
+    q: set[str],
+    passed: list[tuple[Source, SourceUnit, float]],
+    stats: TermStats,
+    decision: QuoteDecision,
+) -> list[tuple[Source, SourceUnit, float]]:
+    """Units of the first document chosen; another document's only when it adds a part of
+    the question the first does not cover (a two-part question), else recorded as dropped."""
+    if not passed:
+        return []
+    first_doc = passed[0][0].doc_id
+    covered: set[str] = set()
+    for source, unit, _ in passed:
+        if source.doc_id == first_doc:
+            covered |= q & set(content_stems(subject_text(source, unit)))
+    kept, extra_docs = [], set()
+    for source, unit, cov in passed:
+        if source.doc_id == first_doc or source.doc_id in extra_docs:
+            kept.append((source, unit, cov))
+            continue
+        gain = added_coverage(q, covered, subject_text(source, unit), stats)
+        if gain >= MIN_ADDED_COVERAGE:
+            extra_docs.add(source.doc_id)
+            kept.append((source, unit, cov))
+            covered |= q & set(content_stems(subject_text(source, unit)))
+        else:
+            decision.rejected.append(
+                _sentence(
+                    source,
+                    unit,
+                    [
+                        Check(
+                            name="one_document",
+                            passed=False,
+                            detail=f"another document than the first chosen adds {gain:.2f}",
+                        )
+                    ],
+                )
+            )
+    return kept
+
+
+def render_quotes(sentences: list[Sentence], sources: list[Source], lead: str) -> str:
+    """The answer text of quote mode: a fixed lead, then per document its title, and under it
+    each heading once with its exact sentences, each with its citation."""
+    by_id = {s.id: s for s in sources}
+    lines = [lead]
+    doc = context = None
+    for s in sentences:
+        source = by_id.get(s.source_ids[0])
+        title = source.title if source else ""
+        if title != doc:
+            lines.append(title)
+            doc, context = title, None
+        if s.context and s.context != context:
+            lines.append(f"{s.context} :")
+        context = s.context
+        lines.append(f"- {s.text} [{s.source_ids[0]}]")
+    return "\n".join(lines)

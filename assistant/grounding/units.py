@@ -1,0 +1,81 @@
+"""Quotable units of a passage: the pieces a quote-mode answer is made of.
+
+A unit is what a citizen can be shown verbatim and still read right: a prose sentence, one
+list item, one table row (ingest writes rows as "Dimanche : de 9 h à 12 h."). Headings and
+lead-ins ("Pièces à fournir :") are not units: alone they answer nothing. They are kept as the
+unit's ``context`` instead, because a heading often carries the condition of what follows it
+("Pendant les petites vacances scolaires" → "Tous les jours de 10 h à 19 h."): a row quoted
+without its heading would state a holiday timetable as the everyday one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from assistant.text import split_prose
+
+_BULLET = re.compile(r"^(?:[-*•–]\s+|\d{1,2}[.)]\s+)")
+_END = (".", "!", "?", "…", ";", ":", ")", "»", '"')
+# A paragraph line longer than this is cut into sentences; a shorter one (a row, an item, a
+# one-sentence paragraph) stays whole.
+_LINE_MAX = 220
+_HEADING_MAX = 100
+
+
+@dataclass(frozen=True)
+class Unit:
+    text: str  # verbatim, bullet marker removed
+    context: str = ""  # the nearest heading above it inside the passage, "" if none
+    lead: str = ""  # the lead-in line a list item completes ("Pièces à fournir :")
+
+
+def _is_heading(line: str, has_next: bool) -> bool:
+    return (
+        has_next
+        and len(line) <= _HEADING_MAX
+        and not line.endswith(_END)
+        and not _BULLET.match(line)
+    )
+
+
+def split_units(text: str) -> list[Unit]:
+    """Units of ``text`` in reading order (see the module docstring)."""
+    lines = [ln.strip() for ln in text.splitlines()]
+    lines = [ln for ln in lines if ln and ln != "…"]
+    units: list[Unit] = []
+    context = lead = ""
+    for i, line in enumerate(lines):
+        if _is_heading(line, has_next=i + 1 < len(lines)):
+            context, lead = line, ""
+            continue
+        bullet = _BULLET.match(line)
+        body = line[bullet.end() :].strip() if bullet else line
+        if line.endswith(":") and not bullet:
+            # Announces the list below: the context of its items. A long one says something
+            # itself ("Chaque carte permet d'emprunter jusqu'à 10 documents … :").
+            lead = line
+            if _says_something(line):
+                units.append(Unit(line, context))
+            continue
+        if not bullet:
+            lead = ""
+        pieces = [body] if bullet or len(body) <= _LINE_MAX else split_prose(body)
+        units.extend(Unit(p, context, lead if bullet else "") for p in pieces if len(p) > 2)
+    return units
+
+
+_MIN_LEAD_WORDS = 8
+
+
+def _says_something(lead_in: str) -> bool:
+    return len(lead_in.split()) >= _MIN_LEAD_WORDS
+
+
+def is_statement(unit: Unit) -> bool:
+    """A unit that can answer: not a dangling fragment (a short lead-in ending with a colon,
+    a phrase cut at a comma)."""
+    text = unit.text.rstrip()
+    if text.endswith(","):
+        return False
+    return not text.endswith(":") or _says_something(text)
