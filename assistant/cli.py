@@ -228,6 +228,28 @@ def eval_compare(
     typer.echo(compare(a, b))
 
 
+@eval_app.command("judge")
+def eval_judge(
+    folder: Annotated[Path, typer.Argument(help="report folder")],
+    read: Annotated[bool, typer.Option("--read", help="lire les marques saisies")] = False,
+    limit: Annotated[int | None, typer.Option(help="au plus N réponses")] = None,
+) -> None:
+    """Write a sheet of delivered answers for a person to mark (juste / trompeur / faux),
+    or read the marks back into judged.json."""
+    from evals.judge import read_marks, write_sheet
+
+    if not (folder / "results.jsonl").is_file():
+        _fail(f"pas de results.jsonl dans {folder}")
+    if read:
+        try:
+            summary = read_marks(folder)
+        except (FileNotFoundError, ValueError) as exc:
+            _fail(str(exc))
+        typer.echo(json.dumps({k: v for k, v in summary.items() if k != "not_right"}))
+        return
+    typer.echo(f"feuille : {write_sheet(folder, limit)} (et judge.html)")
+
+
 @app.command("staff-password")
 def staff_password(login: Annotated[str, typer.Argument(help="identifiant")] = "accueil") -> None:
     """Hash a staff password for GUICHET_STAFF_USERS (the password is never stored in clear)."""

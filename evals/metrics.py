@@ -524,6 +524,52 @@ def correctness(item: EvalItem, answer: Answer | None) -> dict:
     return {"correct": recall >= GOLD_MIN_RECALL, "gold_recall": recall}
 
 
+# --- outcome: the four that matter, wrong first ---------------------------------------------
+
+OUTCOMES = ("wrong", "correct", "quoted", "incomplete", "refused")
+
+
+def wrong_reasons(item: EvalItem, answer: Answer | None) -> list[str]:
+    """Why a delivered answer is wrong, from the dataset alone (nothing shared with the
+    verifier): an out-of-corpus question answered; a sentence citing a document outside the
+    expected one (single-source questions); a fact of the kind the gold gives (an amount, an
+    hour…) that is not the gold's, the gold's being absent."""
+    if answer is None or is_refusal(answer) or not answer.sentences:
+        return []
+    reasons = []
+    if item.category == "out_of_corpus":
+        reasons.append("out-of-corpus question answered")
+    by_id = {s.id: s for s in answer.sources}
+    if item.category in ANSWERABLE and len(item.expected_sources) == 1:
+        expected = item.expected_sources[0]
+        for sentence in answer.sentences:
+            for n in sentence.source_ids:
+                src = by_id.get(n)
+                if src is not None and not source_matches(expected, src.doc_id, src.path, src.page):
+                    reasons.append(f"cites {src.doc_id} for {sentence.text[:60]!r}")
+    if item.category in ANSWERABLE and item.expected_facts:
+        text = delivered_text(answer)
+        if not any(contains(text, f) for f in item.expected_facts):
+            gold_kinds = {f.kind for e in item.expected_facts for f in extract_facts(e)}
+            stated = [f for f in extract_facts(text) if f.kind in gold_kinds]
+            if stated:
+                reasons.append(
+                    f"states {stated[0].raw!r} where the gold says {item.expected_facts[0]!r}"
+                )
+    return list(dict.fromkeys(reasons))
+
+
+def outcome(item: EvalItem, answer: Answer | None, correct: bool | None) -> str:
+    if is_refusal(answer):
+        return "refused"
+    if wrong_reasons(item, answer):
+        return "wrong"
+    if correct:
+        return "correct"
+    assert answer is not None
+    return "quoted" if answer.verdict.value == "quoted" else "incomplete"
+
+
 # --- retrieval ------------------------------------------------------------------------------
 
 
@@ -729,6 +775,8 @@ def score(
         out["retrieval"] = retrieval_scores(item, retrieved, sources)
     if item.category in INJECTION:
         out["injection"] = injection_outcome(item, answer, scored)
+    out["wrong"] = wrong_reasons(item, answer)
+    out["outcome"] = outcome(item, answer, out.get("correct"))
     # verifier effectiveness: (independent label, verifier decision, support score)
     verdicts = []
     if posthoc is not None:  # --no-verify run: decisions computed afterwards

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.datasets import SHOULD_REFUSE
+from evals.metrics import OUTCOMES
 
 VERDICTS = ("answered", "partial", "quoted", "refused", "rejected_input", "error")
 VERDICT_COLOURS = {
@@ -27,6 +28,8 @@ VERDICT_COLOURS = {
 # (key, label, higher is better? None: neither) — the headline table and `guichet eval compare`.
 HEADLINE: tuple[tuple[str, str, bool | None], ...] = (
     ("n", "questions", None),
+    ("wrong_delivered", "WRONG BUT DELIVERED (answers)", False),
+    ("wrong_delivered_rate", "wrong-but-delivered rate (of delivered answers)", False),
     ("invented_rate", "invented-source rate (sentences)", False),
     ("answers_with_invented", "answers with an invented sentence", False),
     ("correct", "correct (answerable)", True),
@@ -95,6 +98,16 @@ def summarise(records: list[dict]) -> dict:
             reasons[reason.split(" : ")[0]] += 1
     s["reasons"] = dict(reasons)
     s["timeouts"] = sum(n for k, n in reasons.items() if "délai" in k or "timeout" in k)
+
+    # The worst outcome first: an answer delivered and wrong (evals.metrics.wrong_reasons).
+    outcomes = [
+        sc.get("outcome", "refused" if sc.get("refused") else "incomplete") for sc in scores
+    ]
+    s["outcomes"] = {o: outcomes.count(o) for o in OUTCOMES}
+    delivered_n = sum(not sc.get("refused", True) for sc in scores if "error" not in sc)
+    s["delivered"] = delivered_n
+    s["wrong_delivered"] = s["outcomes"]["wrong"]
+    s["wrong_delivered_rate"] = _ratio(s["outcomes"]["wrong"], delivered_n)
 
     sentences = sum(sc.get("sentences", 0) for sc in scores)
     invented = sum(sc.get("invented_sentences", 0) for sc in scores)
@@ -272,6 +285,11 @@ def build(records: list[dict]) -> dict:
         "groups": {k: summarise(v) for k, v in by_group.items()},
         "models": {k: summarise(v) for k, v in by_model.items()},
         "details": details(records),
+        "wrong": [
+            {"id": r["id"], "question": r["item"]["question"], "reasons": r["scores"]["wrong"]}
+            for r in records
+            if r["scores"].get("wrong")
+        ],
     }
 
 
@@ -293,6 +311,17 @@ def markdown(title: str, data: dict, meta: dict) -> str:
             [[label, *[_fmt(groups[k].get(key), key) for k in keys]] for key, label, _ in HEADLINE],
         )
     )
+    parts += ["", "## Outcomes (wrong first: the worst outcome)", ""]
+    parts.append(
+        _md_table(
+            ["group", *OUTCOMES],
+            [[_label(k), *[str(groups[k]["outcomes"][o]) for o in OUTCOMES]] for k in keys],
+        )
+    )
+    wrong = data.get("wrong", [])
+    if wrong:
+        parts += ["", "Wrong but delivered:", ""]
+        parts += [f"- `{w['id']}` {w['question']}: {'; '.join(w['reasons'])}" for w in wrong]
     parts += ["", "## Verdicts", ""]
     parts.append(
         _md_table(

@@ -2,7 +2,9 @@
 
 Fails (exit code 1) on any delivered sentence that the independent check finds invented (a
 source id that was not given, no citation, or a phone / URL / e-mail / amount / date / time /
-reference absent from the cited source) and on any out-of-corpus question that is not refused.
+reference absent from the cited source), on any wrong-but-delivered answer
+(``evals.metrics.wrong_reasons``: another document cited, another amount stated) and on any
+out-of-corpus question that is not refused.
 The set (``evals.datasets.SMOKE_IDS``): 3 answerable, 1 needing two sources, 3 out of corpus,
 3 fake-source bait.
 
@@ -45,6 +47,8 @@ def gate(records: list[dict]) -> list[str]:
             failures.append(
                 f"{r['id']}: invented source in {inv['text']!r} ({'; '.join(inv['reasons'])})"
             )
+        for reason in scores.get("wrong", []):
+            failures.append(f"{r['id']}: wrong answer delivered ({reason})")
         if r["category"] == "out_of_corpus" and not scores.get("refused"):
             answer = (r.get("answer") or {}).get("text", "")
             failures.append(f"{r['id']}: out-of-corpus question answered: {answer[:200]!r}")

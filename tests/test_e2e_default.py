@@ -96,3 +96,51 @@ def test_human_readable_output_lists_sources(cli_env):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "[1]" in done.stdout or "pas de réponse" in done.stdout
+
+
+# --- issue 15: answers that cannot change what the documents say -------------------------------
+# Each of these was delivered as "vérifié" before quote mode, with a wrong meaning.
+
+
+def _shown(answer: dict) -> list[dict]:
+    return [] if answer["verdict"] == "refused" else answer["sentences"]
+
+
+def test_sunday_question_never_gets_the_inverted_closure(cli_env):
+    # Was: "La déchetterie est fermée le dimanche. [1]" while the page gives Sunday hours.
+    answer = ask(cli_env, "La déchetterie est-elle ouverte le dimanche ?")
+    shown = _shown(answer)
+    assert not any("fermée le dimanche" in s["text"] for s in shown), answer["text"]
+    if answer["verdict"] == "answered":
+        assert any("Dimanche : de 9 h à 12 h" in s["text"] for s in shown), answer["text"]
+    given = {u["id"]: u["text"] for src in answer["sources"] for u in src["units"]}
+    for s in shown:  # every shown sentence is the document's own unit, unchanged
+        assert s["text"] == given[s["unit_id"]]
+
+
+def test_pool_hours_keep_their_condition(cli_env):
+    # Was: "Les horaires de la piscine sont de 10 h à 19 h pendant les jours fériés. [1]"
+    answer = ask(cli_env, "Horaires de la piscine")
+    for s in _shown(answer):
+        assert "fériés" not in s["text"] or "fermée" in s["text"], s
+        if s["text"].startswith("Tous les jours"):
+            assert "vacances" in s["context"] or "juillet" in s["context"], s
+
+
+def test_pool_price_is_never_mixed_with_another_services_prices(cli_env):
+    # demo-001 was: "4,50 € [1] … Adulte habitant la commune : 12,00 € [3]" (the médiathèque).
+    answer = ask(cli_env, "C'est combien l'entrée adulte à la piscine ?")
+    given = {s["id"]: s for s in answer["sources"]}
+    for s in _shown(answer):
+        assert {given[n]["doc_id"] for n in s["source_ids"]} == {"piscine-municipale.md"}, s
+    if answer["verdict"] == "answered":
+        assert "4,50 €" in answer["text"]
+
+
+def test_papers_question_gets_the_documents_to_bring(cli_env):
+    # Was answered with the card's validity; the list of documents was in the sources.
+    answer = ask(cli_env, "Quels papiers pour une carte d'identité ?")
+    if answer["verdict"] != "refused":
+        text = answer["text"].lower()
+        assert "photo" in text or "justificatif" in text, answer["text"]
+        assert "10 ans" not in text, answer["text"]

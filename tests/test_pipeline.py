@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from assistant import messages as msg
 from assistant.answer import Verdict
 from assistant.generate import Usage
 from assistant.pipeline import Assistant, QuestionRejected
@@ -41,7 +42,14 @@ class CraftedGenerator:
 
 @pytest.fixture(scope="module")
 def demo(demo_settings):
-    return demo_settings
+    # The crafted lines below are paraphrase-mode output ("text [n]"); quote mode has its own
+    # tests at the end of this file.
+    return demo_settings.model_copy(update={"answer_mode": "paraphrase"})
+
+
+@pytest.fixture(scope="module")
+def quote(demo_settings):
+    return demo_settings.model_copy(update={"answer_mode": "quote"})
 
 
 def crafted(demo, text: str) -> tuple[Assistant, CraftedGenerator]:
@@ -189,3 +197,36 @@ def test_prompt_lookup_decoding_reads_prompts_longer_than_a_batch(small_llm):
     usage = Usage()
     text = "".join(gen.stream(messages, citation_grammar([1]), 24, usage))
     assert usage.prompt_tokens > 512 and usage.output_tokens > 0 and text
+
+
+def test_quote_mode_shows_the_chosen_unit_verbatim(quote):
+    gen = CraftedGenerator("1.1")
+    answer = Assistant(quote, generator=gen).ask("C'est combien l'entrée adulte à la piscine ?")
+    assert answer.mode.value == "quote" and answer.verdict == Verdict.answered, answer.reasons
+    offered = {u.id: u.text for s in answer.sources for u in s.units}
+    assert [s.text for s in answer.sentences] == [offered["1.1"]]
+    assert answer.sentences[0].unit_id == "1.1"
+    assert answer.text.startswith(msg.QUOTE_LEAD)
+    # nothing of another subject was even offered to the model
+    assert {s.doc_id for s in answer.sources} == {"piscine-municipale.md"}
+
+
+def test_quote_mode_not_found_and_unknown_subject_are_refused(quote):
+    gen = CraftedGenerator(NOT_FOUND)
+    answer = Assistant(quote, generator=gen).ask("Quels sont les tarifs de la piscine ?")
+    assert answer.verdict == Verdict.refused and answer.reasons == [msg.REFUSAL_REASON_MODEL]
+    gen = CraftedGenerator("1.1")
+    answer = Assistant(quote, generator=gen).ask("Horaires de la patinoire le dimanche ?")
+    assert answer.verdict == Verdict.refused and not answer.sentences
+    assert gen.calls == 0  # refused before any model call
+
+
+def test_quote_mode_off_point_excerpt_is_quoted_not_answered(quote):
+    # The holiday closure is a true sentence of the right page, and no answer to "Sunday".
+    question = "La piscine est-elle ouverte le dimanche ?"
+    probe = Assistant(quote, generator=CraftedGenerator(NOT_FOUND))
+    offered = {u.text: u.id for s in probe.ask(question).sources for u in s.units}
+    closed = next(uid for text, uid in offered.items() if "fériés" in text)
+    answer = Assistant(quote, generator=CraftedGenerator(closed)).ask(question)
+    assert answer.verdict == Verdict.quoted, answer.reasons
+    assert answer.reasons == [msg.REASON_OFF_POINT]

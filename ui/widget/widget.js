@@ -88,6 +88,8 @@
     "a { color: #0b4f9c; }",
     ".sources { font-size: .85rem; margin: 6px 0 0; padding-left: 20px; }",
     ".sources-title { font-size: .85rem; font-weight: 700; margin: 8px 0 0; }",
+    ".context { font-style: italic; }",
+    "p.label { font-size: .8rem; margin: 6px 0 0; color: #3a3a3a; }",
     ".meta { color: #4a4a4a; }",
     ".orientation { background: #f3f3f3; border-left: 4px solid #17406d; padding: 6px 10px; }",
     ".error { color: #8f1d1d; background: #fdecec; border-radius: 8px; padding: 6px 10px; }",
@@ -316,7 +318,14 @@
 
     sentence(turn, data) {
       var self = this;
-      var span = h("span", { class: "sentence", text: (turn.text.childNodes.length ? " " : "") + data.text });
+      // An exact excerpt comes with the heading it sits under in its document
+      // ("Pendant les vacances scolaires"): part of what the document says.
+      if (data.context) {
+        if (turn.text.childNodes.length) turn.text.appendChild(h("br"));
+        turn.text.appendChild(h("span", { class: "context", text: data.context + " : " }));
+      }
+      var lead = turn.text.childNodes.length && !data.context ? " " : "";
+      var span = h("span", { class: "sentence", text: lead + data.text });
       turn.text.appendChild(span);
       (data.source_ids || []).forEach(function (id) {
         turn.text.appendChild(document.createTextNode(" "));
@@ -333,6 +342,8 @@
         turn.text.remove();
         turn.node.appendChild(h("p", { class: "bodytext orientation", text: answer.orientation || answer.text || "" }));
       } else if ((answer.sources || []).length) {
+        // What the checks established ("extrait exact du document…"), never more.
+        if (answer.label) turn.node.appendChild(h("p", { class: "label", text: answer.label }));
         turn.node.appendChild(h("p", { class: "sources-title", text: t("sources") }));
         var list = h("ol", { class: "sources" });
         answer.sources.forEach(function (s) {

@@ -1,0 +1,181 @@
+"""Quote mode without a model: units, the numbered prompt and its grammar, the subject check
+and the decision over the units a model chose."""
+
+from __future__ import annotations
+
+from assistant.answer import Chunk
+from assistant.generation.quote import (
+    NOT_FOUND,
+    build_quote_messages,
+    parse_selection,
+    quote_grammar,
+    render_numbered,
+    select_units,
+)
+from assistant.grounding.quotes import decide_quotes, render_quotes
+from assistant.grounding.subject import (
+    AnswerKind,
+    SubjectJudge,
+    answer_kind,
+    holds_kind,
+    named_subject,
+    names_period,
+)
+from assistant.grounding.units import is_statement, split_units
+from assistant.relevance import TermStats
+from assistant.sparse import term_id
+from assistant.text import content_stems
+
+POOL = Chunk(
+    chunk_id="p1",
+    doc_id="piscine-municipale.md",
+    title="Piscine municipale des Cigales",
+    section="Tarifs",
+    text=(
+        "Adulte : 4,50 €.\nTarif réduit (4 à 17 ans) : 2,80 €.\n"
+        "Carte de 10 entrées adulte : 38,00 €."
+    ),
+)
+POOL_HOURS = Chunk(
+    chunk_id="p2",
+    doc_id="piscine-municipale.md",
+    title="Piscine municipale des Cigales",
+    section="Horaires d'ouverture au public",
+    text=(
+        "En période scolaire\nMercredi : de 10 h à 18 h.\nDimanche : de 9 h à 13 h.\n"
+        "Pendant les petites vacances scolaires\nTous les jours de 10 h à 19 h.\n"
+        "La piscine est fermée les jours fériés."
+    ),
+)
+LIBRARY = Chunk(
+    chunk_id="m1",
+    doc_id="mediatheque.md",
+    title="Médiathèque de l'Olivette",
+    section="S'inscrire",
+    text=(
+        "L'entrée et la consultation sur place sont libres et gratuites pour tous.\n"
+        "Adulte habitant la commune : 12,00 €.\n"
+        "Chaque carte permet d'emprunter jusqu'à 10 documents à la fois, dont 3 DVD :\n"
+        "- livres, revues, CD et jeux : 4 semaines ;\n- DVD : 2 semaines."
+    ),
+)
+
+
+def stats_for(chunks: list[Chunk]) -> TermStats:
+    """Document frequencies computed from the chunks themselves, as Qdrant's BM25 would."""
+    df: dict[int, int] = {}
+    for c in chunks:
+        for stem in set(content_stems(f"{c.title} {c.section} {c.text}")):
+            df[term_id(stem)] = df.get(term_id(stem), 0) + 1
+    return TermStats(points=len(chunks), df=df)
+
+
+CORPUS = [POOL, POOL_HOURS, LIBRARY]
+STATS = stats_for(CORPUS)
+
+
+def judge(question: str, chunks: list[Chunk]) -> SubjectJudge:
+    return SubjectJudge.for_question(
+        question, [(f"{c.title} {c.section}", c.text) for c in chunks], STATS, 0.3, 0.15
+    )
+
+
+def test_units_keep_rows_and_items_whole_and_headings_as_context():
+    units = split_units(POOL_HOURS.text)
+    assert [u.text for u in units][:2] == [
+        "Mercredi : de 10 h à 18 h.",
+        "Dimanche : de 9 h à 13 h.",
+    ]
+    holiday = next(u for u in units if u.text.startswith("Tous les jours"))
+    assert holiday.context == "Pendant les petites vacances scolaires"
+    assert not any(u.text == "En période scolaire" for u in units)  # a heading is no unit
+    items = split_units(LIBRARY.text)
+    dvd = next(u for u in items if u.text.startswith("DVD"))
+    assert dvd.lead.startswith("Chaque carte permet")
+    # A long lead-in says something itself ("jusqu'à 10 documents") and stays choosable.
+    assert any(u.text.startswith("Chaque carte permet") for u in items)
+    assert is_statement(next(u for u in items if u.text.startswith("Chaque carte")))
+
+
+def test_prompt_numbers_units_under_their_heading_and_the_grammar_allows_only_them():
+    sources = select_units("horaires piscine dimanche", [POOL_HOURS], 400, len)
+    text = render_numbered(sources)
+    assert "Pendant les petites vacances scolaires\n[1." in text
+    grammar = quote_grammar(sources)
+    ids = [u.id for u in sources[0].units]
+    for uid in ids:
+        assert f'"{uid}"' in grammar
+    assert f'"{NOT_FOUND}"' in grammar and '"9.9"' not in grammar
+    messages = build_quote_messages("q ?", sources)
+    assert messages[0]["role"] == "system" and messages[-1]["content"].endswith("NUMÉROS :")
+    assert parse_selection("1.2, 1.4, 1.2") == ["1.2", "1.4"]
+    assert parse_selection(NOT_FOUND) is None
+
+
+def test_other_documents_rates_are_not_offered_for_a_pool_question():
+    # demo-001: the médiathèque's "Adulte habitant la commune : 12,00 €" was delivered as the
+    # pool's price. Its passage lacks the question's anchor ("piscine") and adds nothing.
+    question = "C'est combien l'entrée adulte à la piscine ?"
+    chunks = [POOL, LIBRARY]
+    j = judge(question, chunks)
+    assert j.anchor == next(iter(content_stems("piscine")))
+    sources = select_units(question, chunks, 800, len, judge=j)
+    offered = [u.text for s in sources for u in s.units]
+    assert "Adulte : 4,50 €." in offered
+    assert not any("12,00 €" in t for t in offered)
+
+
+def test_a_chosen_unit_of_another_subject_is_rejected_and_one_document_kept():
+    question = "C'est combien l'entrée adulte à la piscine ?"
+    chunks = [POOL, LIBRARY]
+    sources = select_units(question, chunks, 800, len)  # offered unfiltered, as a remote might
+    j = judge(question, chunks)
+    pool_adult = next(u.id for s in sources for u in s.units if u.text == "Adulte : 4,50 €.")
+    library = next(u.id for s in sources for u in s.units if "12,00 €" in u.text)
+    decision = decide_quotes(question, [library, pool_adult], sources, j)
+    assert [d.text for d in decision.delivered] == ["Adulte : 4,50 €."]
+    assert [r.text for r in decision.rejected] == ["Adulte habitant la commune : 12,00 €."]
+    assert decision.holds_kind
+
+
+def test_a_true_sentence_that_does_not_answer_is_not_an_answer():
+    question = "Combien de jours de vacances pour les DVD ?"
+    assert answer_kind("Combien coûte la carte ?") is AnswerKind.price
+    assert answer_kind("Combien de livres peut-on emprunter ?") is AnswerKind.quantity
+    assert not holds_kind(AnswerKind.price, "La piscine est fermée les jours fériés.")
+    assert holds_kind(AnswerKind.quantity, "jusqu'à 10 documents à la fois")
+    assert not holds_kind(AnswerKind.quantity, "livres, revues, CD et jeux : 4 semaines ;")
+    assert question  # the kind is read from the wording alone
+
+
+def test_a_named_day_must_be_in_what_is_shown():
+    question = "La piscine est-elle ouverte le dimanche ?"
+    sources = select_units(question, [POOL_HOURS], 800, len)
+    j = judge(question, [POOL_HOURS])
+    closed = next(u.id for u in sources[0].units if "fériés" in u.text)
+    sunday = next(u.id for u in sources[0].units if u.text.startswith("Dimanche"))
+    assert not decide_quotes(question, [closed], sources, j).holds_kind
+    assert decide_quotes(question, [sunday], sources, j).holds_kind
+    assert names_period("samedi", "du lundi au samedi : de 9 h à 12 h")
+    assert not names_period("dimanche", "du lundi au samedi : de 9 h à 12 h")
+
+
+def test_answer_text_shows_the_condition_the_heading_carries():
+    question = "horaires piscine vacances"
+    sources = select_units(question, [POOL_HOURS], 800, len)
+    j = judge(question, [POOL_HOURS])
+    holiday = next(u.id for u in sources[0].units if u.text.startswith("Tous les jours"))
+    decision = decide_quotes(question, [holiday], sources, j)
+    text = render_quotes(decision.delivered, sources, "Voici :")
+    assert "Pendant les petites vacances scolaires :\n- Tous les jours de 10 h à 19 h. [1]" in text
+    assert text.splitlines()[1] == "Piscine municipale des Cigales"
+
+
+def test_named_subject_reads_the_head_word():
+    assert named_subject("Horaires de la patinoire pendant les vacances ?") == next(
+        iter(content_stems("patinoire"))
+    )
+    assert named_subject("Quel est le numéro de téléphone du médecin de garde ?") == next(
+        iter(content_stems("médecin"))
+    )
+    assert named_subject("Quels papiers pour une carte d'identité ?") is None
