@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from assistant.answer import Chunk, Source
+from assistant.answer import Chunk, Source, SourceUnit
 from assistant.instructions import instruction_match, without_instructions
 from assistant.text import content_stems, split_sentences
 
@@ -75,7 +75,7 @@ def select_context(
         new = [i for i in range(w.start, w.end) if i not in have]
         if not new:
             continue
-        header = 0 if have else count_tokens(_header(chunks[w.chunk_rank])) + 4
+        header = 0 if have else count_tokens(chunk_header(chunks[w.chunk_rank])) + 4
         cost = header + sum(count_tokens(split[w.chunk_rank][i]) for i in new)
         if used + cost > budget_tokens:
             continue
@@ -90,9 +90,9 @@ def select_context(
                 parts.append("…")
             parts.append(split[rank][i])
             prev = i
-        sources.append(_source(len(sources) + 1, chunks[rank], " ".join(parts)))
+        sources.append(source_from_chunk(len(sources) + 1, chunks[rank], " ".join(parts)))
     if not sources and split and split[0]:  # budget below any window: truncate the best chunk
-        sources.append(_source(1, chunks[0], " ".join(split[0])[: budget_tokens * 3]))
+        sources.append(source_from_chunk(1, chunks[0], " ".join(split[0])[: budget_tokens * 3]))
     return sources
 
 
@@ -110,19 +110,24 @@ def _whole_chunks(chunks: list[Chunk], budget: int, count_tokens: TokenCounter) 
         text = _clean_text(chunk)
         if not text:
             continue
-        cost = count_tokens(_header(chunk)) + count_tokens(text) + 4
+        cost = count_tokens(chunk_header(chunk)) + count_tokens(text) + 4
         if used + cost > budget and sources:
             break
-        sources.append(_source(len(sources) + 1, chunk, text))
+        sources.append(source_from_chunk(len(sources) + 1, chunk, text))
         used += cost
     return sources
 
 
-def _header(chunk: Chunk) -> str:
+def chunk_header(chunk: Chunk | Source) -> str:
+    """The line that names a passage in a prompt: its title and section."""
     return f"{chunk.title} — {chunk.section}" if chunk.section else chunk.title
 
 
-def _source(number: int, chunk: Chunk, excerpt: str) -> Source:
+def source_from_chunk(
+    number: int, chunk: Chunk, excerpt: str, units: list[SourceUnit] | None = None
+) -> Source:
+    """Source [number] for a retrieved chunk, showing ``excerpt`` (and, in quote mode, the
+    numbered ``units`` the excerpt is made of)."""
     return Source(
         id=number,
         chunk_id=chunk.chunk_id,
@@ -135,12 +140,13 @@ def _source(number: int, chunk: Chunk, excerpt: str) -> Source:
         excerpt=excerpt,
         updated=chunk.updated,
         score=chunk.score,
+        units=units or [],
     )
 
 
 def render_sources(sources: list[Source]) -> str:
     blocks = []
     for s in sources:
-        head = f"{s.title} — {s.section}" if s.section else s.title
+        head = chunk_header(s)
         blocks.append(f"[{s.id}] {head}\n{s.excerpt}")
     return "\n\n".join(blocks)

@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable
 
 from assistant.answer import Chunk, Source, SourceUnit
+from assistant.context import chunk_header, source_from_chunk
 from assistant.grounding.subject import SubjectJudge
 from assistant.grounding.units import Unit, is_statement, split_units
 from assistant.instructions import instruction_match
@@ -41,10 +42,6 @@ INSTRUCTIONS = (
 )
 
 TokenCounter = Callable[[str], int]
-
-
-def _header(chunk: Chunk) -> str:
-    return f"{chunk.title} — {chunk.section}" if chunk.section else chunk.title
 
 
 def select_units(
@@ -92,7 +89,7 @@ def select_units(
         new = [j for j in range(lo, hi) if j not in have]
         if not new:
             continue
-        cost = (0 if have else count_tokens(_header(chunks[rank])) + 4) + sum(
+        cost = (0 if have else count_tokens(chunk_header(chunks[rank])) + 4) + sum(
             count_tokens(units[j].text) + 5 for j in new
         )
         if used + cost > budget_tokens:
@@ -135,6 +132,7 @@ def _local(section: str, context: str) -> str:
 
 
 def _source(number: int, chunk: Chunk, units: list[SourceUnit]) -> Source:
+    """The passage as shown to the user: its units in order, each heading once above them."""
     lines: list[str] = []
     previous = ""
     for u in units:
@@ -143,26 +141,13 @@ def _source(number: int, chunk: Chunk, units: list[SourceUnit]) -> Source:
             lines.append(heading)
         previous = heading
         lines.append(u.text)
-    return Source(
-        id=number,
-        chunk_id=chunk.chunk_id,
-        doc_id=chunk.doc_id,
-        title=chunk.title or chunk.doc_id,
-        url=chunk.url,
-        path=chunk.path,
-        page=chunk.page,
-        section=chunk.section,
-        excerpt="\n".join(lines),
-        updated=chunk.updated,
-        score=chunk.score,
-        units=units,
-    )
+    return source_from_chunk(number, chunk, "\n".join(lines), units)
 
 
 def render_numbered(sources: list[Source]) -> str:
     blocks = []
     for s in sources:
-        head = f"{s.title} — {s.section}" if s.section else s.title
+        head = chunk_header(s)
         lines = [f"[{s.id}] {head}"]
         previous = ""
         for u in s.units:
