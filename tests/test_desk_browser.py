@@ -5,7 +5,6 @@ cards, follow a citation, rate with the keyboard; screenshot in ``artifacts/desk
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import sqlite3
 import subprocess
@@ -93,10 +92,10 @@ def test_staff_journey(browser, running_desk, artifacts):
 
     page.on("dialog", on_dialog)
 
-    # Log in (Gradio's login form, labelled in the browser's language).
+    # Log in (guichet's own French login page, in front of Gradio).
     page.goto(running_desk.url)
-    page.get_by_label(re.compile("nom d'utilisateur|username", re.I)).fill(LOGIN)
-    page.get_by_label(re.compile("mot de passe|password", re.I)).fill(PASSWORD)
+    page.get_by_label(D["login_user"]).fill(LOGIN)
+    page.get_by_label(D["login_password"]).fill(PASSWORD)
     page.keyboard.press("Enter")
     question = page.get_by_label(D["question_label"])
     question.wait_for(timeout=30_000)
@@ -109,7 +108,8 @@ def test_staff_journey(browser, running_desk, artifacts):
     page.locator("#desk-answer .desk-status").first.wait_for(timeout=30_000)  # streamed status
     page.locator("#desk-verdict .verdict").wait_for(timeout=ANSWER_TIMEOUT_MS)
     verdict = page.locator("#desk-verdict .verdict").inner_text()
-    assert any(label in verdict for label in msg.VERDICT_LABELS.values()), verdict
+    labels = [label for mode in msg.VERDICT_LABELS.values() for label in mode.values()]
+    assert any(label in verdict for label in labels), verdict
 
     # Source cards, then follow a citation to its card.
     cards = page.locator("#desk-sources article.src-card")
@@ -153,10 +153,10 @@ def test_staff_journey(browser, running_desk, artifacts):
 def test_login_is_required(browser, running_desk):
     page = browser.new_page(locale="fr-FR")
     page.goto(running_desk.url)
-    page.get_by_label(re.compile("mot de passe|password", re.I)).wait_for(timeout=15_000)
+    page.get_by_label(D["login_password"]).wait_for(timeout=15_000)
     assert page.get_by_label(D["question_label"]).count() == 0
-    page.get_by_label(re.compile("nom d'utilisateur|username", re.I)).fill(LOGIN)
-    page.get_by_label(re.compile("mot de passe|password", re.I)).fill("pas le bon")
+    page.get_by_label(D["login_user"]).fill(LOGIN)
+    page.get_by_label(D["login_password"]).fill("pas le bon")
     page.keyboard.press("Enter")
     page.wait_for_timeout(1500)
     assert page.get_by_label(D["question_label"]).count() == 0

@@ -36,8 +36,8 @@ from ui.state import AppState
 D = msg.DESK
 CSS = Path(__file__).with_name("desk.css")
 
-# No ``js=`` handlers: Gradio runs them through the AsyncFunction constructor, which would need
-# 'unsafe-eval' in the desk's CSP. Copying goes through the textboxes' own copy buttons.
+# No ``js=`` handlers: copying goes through the textboxes' own copy buttons, so no script of
+# ours runs in the page beyond Gradio's (the CSP still allows eval for gr.HTML: ui/protect.py).
 
 
 def build_desk(

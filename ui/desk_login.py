@@ -123,8 +123,12 @@ def same_site(headers: Headers) -> bool:
     """A browser says where a form comes from (``Origin``, else ``Sec-Fetch-Site``); a client
     that says nothing is not a browser, and a login CSRF needs one."""
     origin = headers.get("origin")
+    if origin == "null":
+        # What Chromium sends for a same-origin form under "Referrer-Policy: no-referrer"
+        # (the site's policy): then only an explicit Sec-Fetch-Site: same-origin vouches.
+        return headers.get("sec-fetch-site") == "same-origin"
     if origin is not None:
-        return origin != "null" and urlsplit(origin).netloc == headers.get("host", "")
+        return urlsplit(origin).netloc == headers.get("host", "")
     return headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
 
 

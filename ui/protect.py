@@ -223,10 +223,13 @@ CSP_DOCS = (
     "img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'"
 )
 # Gradio's page carries its config in inline scripts and its components set inline styles
-# (read from gradio/templates/frontend). Eval is only needed by ``js=`` event handlers (run
-# through the AsyncFunction constructor): the desk has none (ui/desk.py). Never framed.
+# (read from gradio/templates/frontend). Its gr.HTML component compiles each value through the
+# Function constructor (seen in Chromium: "Error evaluating template: EvalError", and the desk
+# showed no answer), so the desk needs 'unsafe-eval'; every value it renders is escaped on the
+# server (ui/desk_render.py), which is the barrier. Never framed.
 CSP_DESK = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; "
+    "style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data: blob:; font-src 'self' data:; media-src 'self' blob:; "
     "worker-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors 'none'"
