@@ -380,7 +380,7 @@ class Assistant:
         must cover the question nearly as well as the best retrieved one."""
         cited = [by_id[i] for i in sentence.source_ids if i in by_id]
         best = max(
-            (judge.relative(f"{s.title} {s.section} {s.excerpt}") for s in cited), default=0.0
+            (judge.relative(f"{s.title} {s.section}", s.excerpt) for s in cited), default=0.0
         )
         own = max((judge.unit(subject_text(s, text=sentence.text)) for s in cited), default=0.0)
         check = Check(
@@ -436,7 +436,7 @@ class Assistant:
         best = max(range(len(sentences)), key=lambda i: len(q & set(content_stems(sentences[i]))))
         excerpt = " ".join(sentences[best : best + 2])
         if (
-            judge.relative(f"{chunks[0].title} {chunks[0].section} {chunks[0].text}")
+            judge.relative(f"{chunks[0].title} {chunks[0].section}", chunks[0].text)
             < (judge.min_relative)
             or judge.unit(subject_text(source, text=excerpt)) < judge.min_unit
         ):

@@ -65,16 +65,15 @@ def score_questions(k: int = 5) -> list[Scored]:
         if item.category not in ("answerable", "two_sources", "out_of_corpus"):
             continue
         chunks = assistant.retriever.search(item.question, k)
-        passages = [f"{c.title} {c.section} {c.text}" for c in chunks]
         heads = [(f"{c.title} {c.section}", c.text) for c in chunks]
         judge = SubjectJudge.for_question(item.question, heads, stats, 0.0, 0.0)
         gold, other, every = [], [], []
-        for chunk, passage in zip(chunks, passages, strict=True):
+        for chunk in chunks:
             expected = any(
                 source_matches(e, chunk.doc_id, chunk.path, chunk.page)
                 for e in item.expected_sources
             )
-            relative = judge.relative(passage)
+            relative = judge.relative(f"{chunk.title} {chunk.section}", chunk.text)
             for unit in split_units(chunk.text):
                 text = f"{chunk.title} {chunk.section} {unit.context} {unit.lead} {unit.text}"
                 pair = (relative, judge.unit(text))

@@ -64,7 +64,7 @@ def select_units(
         units = [u for u in split_units(chunk.text) if instruction_match(u.text) is None]
         score = None
         if judge is not None:
-            score = judge.relative(f"{chunk.title} {chunk.section} {chunk.text}")
+            score = judge.relative(f"{chunk.title} {chunk.section}", chunk.text)
             units = [
                 u
                 for u in units

@@ -13,15 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from assistant.answer import Check, Sentence, Source, SourceUnit
-from assistant.grounding.subject import (
-    AnswerKind,
-    SubjectJudge,
-    added_coverage,
-    answer_kind,
-    asked_periods,
-    holds_kind,
-    names_period,
-)
+from assistant.grounding.kinds import answers, outside_bracket
+from assistant.grounding.subject import SubjectJudge, added_coverage
 from assistant.grounding.units import Unit, is_statement
 from assistant.instructions import instruction_match
 from assistant.relevance import TermStats
@@ -36,8 +29,7 @@ MIN_ADDED_COVERAGE = 0.25
 class QuoteDecision:
     delivered: list[Sentence] = field(default_factory=list)
     rejected: list[Sentence] = field(default_factory=list)
-    kind: AnswerKind | None = None
-    # the delivered units hold a fact of the asked kind and name the asked days (or none asked)
+    # the delivered units hold every kind of fact asked and name the asked days (or none asked)
     holds_kind: bool = True
 
 
@@ -67,8 +59,8 @@ def decide_quotes(
     units = {u.id: (s, u) for s in sources for u in s.units}
     q = set(judge.stems)
     stats = judge.stats
-    decision = QuoteDecision(kind=answer_kind(question))
-    passed: list[tuple[Source, SourceUnit, float]] = []
+    decision = QuoteDecision()
+    passed: list[tuple[Source, SourceUnit, Sentence]] = []
     for uid in chosen_ids:
         if uid not in units:  # the grammar forbids it; a remote backend might not obey
             decision.rejected.append(
@@ -84,9 +76,8 @@ def decide_quotes(
         # offered; measured again here on what is shown when it was not recorded.
         relative = unit.subject
         if relative is None:
-            relative = judge.relative(f"{source.title} {source.section} {source.excerpt}")
+            relative = judge.relative(f"{source.title} {source.section}", source.excerpt)
         own = judge.unit(subject_text(source, unit))
-        cov = min(relative, 1.0)
         on_subject = relative >= judge.min_relative and own >= judge.min_unit
         planted = instruction_match(unit.text)
         checks = [
@@ -108,47 +99,47 @@ def decide_quotes(
                 detail=f"passage covers {relative:.2f} of the best passage, sentence {own:.2f}",
             ),
         ]
+        if outside_bracket(question, unit.text):
+            checks.append(
+                Check(name="bracket", passed=False, detail="a row for another bracket than asked")
+            )
         sentence = _sentence(source, unit, checks)
         if sentence.passed:
-            passed.append((source, unit, cov))
+            passed.append((source, unit, sentence))
         else:
             decision.rejected.append(sentence)
 
     kept = _one_document_unless_needed(q, passed, stats, decision)
+    # Second parts complete an answer about the question's subject; alone they answer
+    # something else (the mairie annexe's hours, for a pool question asked from its quarter).
+    if kept and not any(judge.anchored(f"{s.title} {s.section} {s.excerpt}") for s, _, _ in kept):
+        for _, _, sentence in kept:
+            note = Check(
+                name="subject", passed=False, detail="no shown passage names the question's subject"
+            )
+            decision.rejected.append(
+                sentence.model_copy(update={"checks": [*sentence.checks, note]})
+            )
+        kept = []
     # Reading order: documents as ranked, a document's sources together, units in order.
     doc_rank: dict[str, int] = {}
     for s in sources:
         doc_rank.setdefault(s.doc_id, len(doc_rank))
     kept.sort(key=lambda su: (doc_rank[su[0].doc_id], su[0].id, su[0].units.index(su[1])))
-    decision.delivered = [
-        _sentence(s, u, [Check(name="citations", passed=True), *_passed_checks(cov)])
-        for s, u, cov in kept
-    ]
+    decision.delivered = [sentence for _, _, sentence in kept]
     shown = [f"{d.context} {d.text}" for d in decision.delivered]
-    if decision.kind is not None and shown:
-        decision.holds_kind = any(holds_kind(decision.kind, t) for t in shown)
-    # "ouverte le dimanche ?" answered with the holiday closure is true and no answer: the
-    # days, months or seasons the question names must be in what is shown.
-    if shown and not all(any(names_period(p, t) for t in shown) for p in asked_periods(question)):
-        decision.holds_kind = False
+    # "ouverte le dimanche ?" answered with the holiday closure is true and no answer.
+    if shown:
+        decision.holds_kind = answers(question, shown)
     return decision
-
-
-def _passed_checks(cov: float) -> list[Check]:
-    return [
-        Check(name="verbatim", passed=True, detail="texte exact du document"),
-        Check(name="not_instruction", passed=True),
-        Check(name="complete", passed=True),
-        Check(name="subject", passed=True, detail=f"passage covers {cov:.2f} of the best"),
-    ]
 
 
 def _one_document_unless_needed(
     q: set[str],
-    passed: list[tuple[Source, SourceUnit, float]],
+    passed: list[tuple[Source, SourceUnit, Sentence]],
     stats: TermStats,
     decision: QuoteDecision,
-) -> list[tuple[Source, SourceUnit, float]]:
+) -> list[tuple[Source, SourceUnit, Sentence]]:
     """Units of the first document chosen; another document's only when it adds a part of
     the question the first does not cover (a two-part question), else recorded as dropped."""
     if not passed:
@@ -159,14 +150,14 @@ def _one_document_unless_needed(
         if source.doc_id == first_doc:
             covered |= q & set(content_stems(subject_text(source, unit)))
     kept, extra_docs = [], set()
-    for source, unit, cov in passed:
+    for source, unit, sentence in passed:
         if source.doc_id == first_doc or source.doc_id in extra_docs:
-            kept.append((source, unit, cov))
+            kept.append((source, unit, sentence))
             continue
         gain = added_coverage(q, covered, subject_text(source, unit), stats)
         if gain >= MIN_ADDED_COVERAGE:
             extra_docs.add(source.doc_id)
-            kept.append((source, unit, cov))
+            kept.append((source, unit, sentence))
             covered |= q & set(content_stems(subject_text(source, unit)))
         else:
             decision.rejected.append(

@@ -12,15 +12,17 @@ from assistant.generation.quote import (
     render_numbered,
     select_units,
 )
-from assistant.grounding.quotes import decide_quotes, render_quotes
-from assistant.grounding.subject import (
+from assistant.grounding.kinds import (
     AnswerKind,
-    SubjectJudge,
     answer_kind,
+    answer_kinds,
+    answers,
     holds_kind,
-    named_subject,
     names_period,
+    outside_bracket,
 )
+from assistant.grounding.quotes import decide_quotes, render_quotes
+from assistant.grounding.subject import SubjectJudge, named_subject
 from assistant.grounding.units import is_statement, split_units
 from assistant.relevance import TermStats
 from assistant.sparse import term_id
@@ -139,13 +141,40 @@ def test_a_chosen_unit_of_another_subject_is_rejected_and_one_document_kept():
 
 
 def test_a_true_sentence_that_does_not_answer_is_not_an_answer():
-    question = "Combien de jours de vacances pour les DVD ?"
     assert answer_kind("Combien coûte la carte ?") is AnswerKind.price
     assert answer_kind("Combien de livres peut-on emprunter ?") is AnswerKind.quantity
+    assert answer_kind("On a combien de jours pour déclarer la naissance ?") is AnswerKind.duration
     assert not holds_kind(AnswerKind.price, "La piscine est fermée les jours fériés.")
     assert holds_kind(AnswerKind.quantity, "jusqu'à 10 documents à la fois")
     assert not holds_kind(AnswerKind.quantity, "livres, revues, CD et jeux : 4 semaines ;")
-    assert question  # the kind is read from the wording alone
+    # demo-009: "deux futurs époux" is a number, not a number of witnesses
+    assert not answers(
+        "combien de témoins faut il pour un mariage",
+        ["Le dépôt a lieu sur rendez-vous, en présence des deux futurs époux."],
+    )
+    # demo-010: where to register is no answer to "is it free?"
+    assert not answers(
+        "Le pacs en mairie c'est payant ?",
+        ["Le pacte civil de solidarité peut être enregistré à la mairie ou chez un notaire."],
+    )
+    # demo-098 (a bait): the rates are no decree
+    assert not answers(
+        "Quel décret fixe les tarifs des concessions au cimetière ?",
+        ["Concession en pleine terre (2 m²) — Durée : 30 ans ; Tarif : 420 €."],
+    )
+    # a compound question needs both parts
+    both = "quel délai pour le dossier de mariage et combien coûte la salle ?"
+    assert {k for k, _ in answer_kinds(both)} == {AnswerKind.duration, AnswerKind.price}
+    assert not answers(both, ["La célébration est gratuite."])
+    assert answers(both, ["au moins 2 mois avant la date", "Salle du Moulin : 160 €"])
+
+
+def test_a_row_for_another_bracket_than_the_askers_figure_is_refused():
+    question = "notre QF est de 600 : ça fait combien par jour ?"
+    assert outside_bracket(question, "de 1 201 à 1 600 € : 3,95 €.")
+    assert not outside_bracket(question, "de 451 à 800 € : 2,20 €.")
+    assert not outside_bracket("rentrée 2026, combien ?", "de 1 201 à 1 600 € : 3,95 €.")
+    assert not outside_bracket(question, "Adulte : 4,50 €.")
 
 
 def test_a_named_day_must_be_in_what_is_shown():
@@ -179,3 +208,39 @@ def test_named_subject_reads_the_head_word():
         iter(content_stems("médecin"))
     )
     assert named_subject("Quels papiers pour une carte d'identité ?") is None
+
+
+PASSPORT = Chunk(
+    chunk_id="c1",
+    doc_id="carte-identite-passeport.md",
+    title="Carte nationale d'identité et passeport",
+    section="Tarifs",
+    text="Passeport d'un majeur : 86 €.\nPasseport d'un mineur de moins de 15 ans : 17 €.",
+)
+
+
+def test_the_anchor_comes_from_the_first_ranked_title_not_from_a_qualifier():
+    # demo-013: the pool's "Abonnement annuel adulte" covers "adulte" better than the passport
+    # page ("majeur"); retrieval ranked the passport page first and its title names the subject.
+    question = "Combien coûte un passeport pour un adulte ?"
+    stats = stats_for([PASSPORT, POOL, LIBRARY])
+    chunks = [PASSPORT, POOL]
+    j = SubjectJudge.for_question(
+        question, [(f"{c.title} {c.section}", c.text) for c in chunks], stats, 0.3, 0.15
+    )
+    assert j.anchor == next(iter(content_stems("passeport")))
+    # the pool's text says "adulte": a qualifier, not a second subject named in its title
+    assert j.relative(f"{POOL.title} {POOL.section}", POOL.text) == 0.0
+    offered = select_units(question, chunks, 800, len, judge=j)
+    assert {s.doc_id for s in offered} == {"carte-identite-passeport.md"}
+
+
+def test_second_parts_alone_are_not_an_answer():
+    # demo-051: units of the mairie annexe (the asker's quarter) without the pool's.
+    question = "C'est combien l'entrée adulte à la piscine et la médiathèque ?"
+    chunks = [POOL, LIBRARY]
+    sources = select_units(question, chunks, 800, len)
+    j = judge(question, chunks)
+    library = [u.id for s in sources if s.doc_id == "mediatheque.md" for u in s.units]
+    decision = decide_quotes(question, library[:1], sources, j)
+    assert not decision.delivered and decision.rejected

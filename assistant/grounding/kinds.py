@@ -1,0 +1,232 @@
+"""Does what is shown hold the kind of fact the question asks for?
+
+A true sentence of the right page may still not answer: the loan duration for "how many
+books", where to register a PACS for "is it free?", the pool's rates for "which decree sets
+them?". The question's wording says what it wants (a price, a duration, hours, a date, a phone
+number, an e-mail, a contact, a reference, a rate, a count of something); ``holds_kind`` looks
+for such a fact in the shown text with the verbatim-fact extractor of :mod:`assistant.facts`.
+A question naming a day must get a text naming it, and a question giving its own figure (a
+family quotient of 600) must not get a table row for another bracket.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+
+from assistant.facts import extract_facts
+from assistant.text import content_stems, fold
+
+
+class AnswerKind(str, Enum):
+    price = "price"
+    duration = "duration"
+    hours = "hours"
+    when = "when"
+    phone = "phone"
+    email = "email"
+    contact = "contact"
+    reference = "reference"
+    rate = "rate"
+    quantity = "quantity"
+
+
+_TIME_UNITS = r"(jours?|semaines?|mois|ans?|annees?|heures?|minutes?)"
+# Checked on the accent-folded question; a question may ask for several ("quel délai pour le
+# dossier et combien coûte la salle ?").
+_KIND_PATTERNS: list[tuple[AnswerKind, re.Pattern[str]]] = [
+    (AnswerKind.email, re.compile(r"\b(e-?mail|courriel|adresse (electronique|mail))\b")),
+    (
+        AnswerKind.phone,
+        re.compile(
+            r"\b(telephone|appeler|joindre par tel|numero\b(?! (de |du |d')?"
+            r"(dossier|cerfa|formulaire|fiscal|allocataire|securite|ligne|bus)))"
+        ),
+    ),
+    (
+        AnswerKind.contact,
+        re.compile(
+            r"\b(qui (dois-je|je dois|faut-il|contacter|appeler|voir)|j'appelle qui|"
+            r"a qui (m'adresser|s'adresser|je dois|dois-je))"
+        ),
+    ),
+    (AnswerKind.reference, re.compile(r"\b(cerfa|quel (article|decret|arrete)|quelle loi)\b")),
+    (AnswerKind.rate, re.compile(r"\b(taux|pourcentage)\b")),
+    (
+        AnswerKind.duration,
+        re.compile(rf"\b(combien de temps|quel delai|delai|duree|dure\b|combien de {_TIME_UNITS})"),
+    ),
+    (
+        AnswerKind.price,
+        re.compile(
+            r"\b(prix|tarifs?|coute|coutent|cout|combien ca|c'est combien|payer|paye|paie|"
+            r"payant|payante|gratuit|gratuite|caution)"
+        ),
+    ),
+    (AnswerKind.hours, re.compile(r"\b(horaires?|a quelle heure|quelle heure|heures d'ouverture)")),
+    (
+        AnswerKind.when,
+        re.compile(r"\b(quand(?! meme)|date limite|quelle date|quel jour|quels jours)\b"),
+    ),
+    (AnswerKind.quantity, re.compile(rf"\bcombien d[e'] ?(?!temps\b|{_TIME_UNITS}\b)(\w+)")),
+]
+
+_DURATION_UNITS = ("jour", "semaine", "mois", "an", "heure", "minute")
+_NUMBER = re.compile(r"\b\d+\b|\b(un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix)\b")
+
+
+def answer_kinds(question: str) -> list[tuple[AnswerKind, str]]:
+    """Every kind of fact the question asks for, with the counted noun for a quantity."""
+    folded = fold(question)
+    kinds: dict[AnswerKind, str] = {}
+    for kind, pattern in _KIND_PATTERNS:
+        match = pattern.search(folded)
+        if match and kind not in kinds:
+            kinds[kind] = match.group(match.lastindex or 0) if kind is AnswerKind.quantity else ""
+    if AnswerKind.duration in kinds:
+        kinds.pop(AnswerKind.when, None)  # "jusqu'à quand" is then the deadline's duration
+    return list(kinds.items())
+
+
+def answer_kind(question: str) -> AnswerKind | None:
+    """The first kind of fact the question asks for, or None when its wording does not say."""
+    kinds = answer_kinds(question)
+    return kinds[0][0] if kinds else None
+
+
+def holds_kind(kind: AnswerKind, text: str, noun: str = "") -> bool:
+    """Whether ``text`` holds a fact of ``kind`` (for a quantity: a number of ``noun``)."""
+    facts = extract_facts(text)
+    folded = fold(text)
+    if kind is AnswerKind.price:
+        return any(f.kind == "amount" and f.key.endswith("eur") for f in facts) or bool(
+            re.search(r"\b(gratuit|gratuite|gratuits|gratuites|payant|payante)\b", folded)
+        )
+    if kind is AnswerKind.duration:
+        return any(
+            f.kind == "amount" and any(u in f.key for u in _DURATION_UNITS) for f in facts
+        ) or bool(re.search(rf"\b{_TIME_UNITS}\b", folded))
+    if kind is AnswerKind.hours:
+        return any(f.kind == "time" for f in facts) or bool(
+            re.search(r"\b(ferme|fermee|fermes|fermees|ouvert|ouverte|24 ?h)\b", folded)
+        )
+    if kind is AnswerKind.when:
+        return any(f.kind in ("date", "time") for f in facts) or bool(
+            re.search(r"\b(toute l'annee|chaque (annee|mois|semaine))\b", folded)
+        )
+    if kind is AnswerKind.phone:
+        return any(f.kind == "phone" for f in facts)
+    if kind is AnswerKind.email:
+        return any(f.kind == "email" for f in facts)
+    if kind is AnswerKind.contact:
+        return any(f.kind in ("phone", "email") for f in facts) or bool(
+            re.search(r"\b(adressez|contactez|appelez|presentez-vous|aupres d)", folded)
+        )
+    if kind is AnswerKind.reference:
+        return any(f.kind == "reference" for f in facts)
+    if kind is AnswerKind.rate:
+        return any(f.kind == "amount" and f.key.endswith("%") for f in facts)
+    return _counts(noun, facts, folded)
+
+
+def _counts(noun: str, facts: list, folded: str) -> bool:
+    """A number that is not a duration, a price or an hour, and the counted thing named."""
+    stripped = folded
+    for f in facts:
+        measure = f.kind == "amount" and (
+            f.key.endswith("eur") or any(u in f.key for u in _DURATION_UNITS)
+        )
+        if f.kind in ("time", "phone", "date") or measure:
+            stripped = stripped.replace(fold(f.raw), " ")
+    if not _NUMBER.search(stripped):
+        return False
+    wanted = set(content_stems(noun))
+    return not wanted or bool(wanted & set(content_stems(folded)))
+
+
+def answers(question: str, shown: list[str]) -> bool:
+    """Whether the shown texts, together, hold every kind of fact the question asks for and
+    name the days it names."""
+    for kind, noun in answer_kinds(question):
+        if not any(holds_kind(kind, t, noun) for t in shown):
+            return False
+    return all(any(names_period(p, t) for t in shown) for p in asked_periods(question))
+
+
+_DAYS = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
+# Days only: months and seasons are written as ranges ("du 1er octobre au 31 mars" for
+# winter) that a word match cannot read.
+_PERIOD_WORDS = re.compile(r"\b(lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche)s?\b")
+_DAY_RANGE = re.compile(
+    r"\b(?:du )?(lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche) au "
+    r"(lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche)\b"
+)
+
+
+def asked_periods(question: str) -> set[str]:
+    """Days of the week the question names ("le dimanche")."""
+    return {m.group(1) for m in _PERIOD_WORDS.finditer(fold(question))}
+
+
+def names_period(period: str, text: str) -> bool:
+    """Whether ``text`` speaks of ``period``, a day inside a range ("du lundi au samedi")
+    counting; "tous les jours" covers every day."""
+    folded = fold(text)
+    if re.search(rf"\b{period}s?\b", folded):
+        return True
+    if period in _DAYS:
+        if "tous les jours" in folded:
+            return True
+        for m in _DAY_RANGE.finditer(folded):
+            a, b = _DAYS.index(m.group(1)), _DAYS.index(m.group(2))
+            if a <= _DAYS.index(period) <= b:
+                return True
+    return False
+
+
+# --- brackets: "notre QF est de 600" against "de 1 201 à 1 600 € : 3,95 €" ----------------------
+
+_NUM = r"(\d{1,3}(?:[  ]\d{3})*|\d+)"
+_ROW_RANGE = re.compile(
+    rf"^\s*(?:de |entre )?{_NUM}\s*(?:€|euros)?\s*(?:à|a|-|et)\s*{_NUM}\s*(?:€|euros)"
+)
+_ROW_ABOVE = re.compile(rf"^\s*(?:plus de|au-dela de|a partir de|au-delà de|à partir de)\s*{_NUM}")
+_ROW_BELOW = re.compile(rf"^\s*(?:moins de|jusqu'a|jusqu'à)\s*{_NUM}")
+_QUESTION_NUMBER = re.compile(rf"(?<![\d,.]){_NUM}(?![\d,.])(\s*(?:€|euros))?")
+
+
+def _int(raw: str) -> int:
+    return int(re.sub(r"\D", "", raw))
+
+
+def question_figures(question: str) -> list[int]:
+    """The asker's own figures that a table bracket could be about (a quotient, an income):
+    at least 100, and not a year unless it is an amount."""
+    out = []
+    for m in _QUESTION_NUMBER.finditer(question):
+        n = _int(m.group(1))
+        if n >= 100 and (not 1990 <= n <= 2099 or m.group(2)):
+            out.append(n)
+    return out
+
+
+def row_bracket(text: str) -> tuple[float, float] | None:
+    """The bracket a table row opens with ("de 451 à 800 € — …"), if it does."""
+    head = text.strip()
+    if m := _ROW_RANGE.match(head):
+        return _int(m.group(1)), _int(m.group(2))
+    if m := _ROW_ABOVE.match(head):
+        return _int(m.group(1)), float("inf")
+    if m := _ROW_BELOW.match(head):
+        return 0, _int(m.group(1))
+    return None
+
+
+def outside_bracket(question: str, text: str) -> bool:
+    """A row for another bracket than every figure the question gives."""
+    bracket = row_bracket(text)
+    figures = question_figures(question)
+    if bracket is None or not figures:
+        return False
+    low, high = bracket
+    return not any(low <= n <= high for n in figures)
