@@ -233,6 +233,10 @@ def eval_judge(
     folder: Annotated[Path, typer.Argument(help="report folder")],
     read: Annotated[bool, typer.Option("--read", help="lire les marques saisies")] = False,
     limit: Annotated[int | None, typer.Option(help="au plus N réponses")] = None,
+    marks_from: Annotated[
+        Path | None,
+        typer.Option(help="feuille dont les marques valent pour les réponses identiques"),
+    ] = None,
 ) -> None:
     """Write a sheet of delivered answers for a person to mark (juste / trompeur / faux),
     or read the marks back into judged.json."""
@@ -247,7 +251,7 @@ def eval_judge(
             _fail(str(exc))
         typer.echo(json.dumps({k: v for k, v in summary.items() if k != "not_right"}))
         return
-    typer.echo(f"feuille : {write_sheet(folder, limit)} (et judge.html)")
+    typer.echo(f"feuille : {write_sheet(folder, limit, marks_from)} (et judge.html)")
 
 
 @app.command("staff-password")

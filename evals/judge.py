@@ -6,7 +6,7 @@
 ``judge.csv`` has one row per delivered answer (refusals are not judged: they say nothing):
 the question, what was shown (the answer text), the cited passages, the gold answer, and two
 empty columns, ``mark`` (``juste``, ``trompeur`` or ``faux``) and ``note``. A re-written sheet
-keeps the marks already given (by answer id and question). The code metric
+keeps the marks already given to the same answer (id, question and shown text). The code metric
 ``wrong_delivered`` (evals.metrics) shares nothing with this: a person can see what a rule
 cannot (a true row that misleads, an excerpt that answers another question).
 """
@@ -55,19 +55,25 @@ def rows(folder: Path, limit: int | None = None) -> list[dict[str, str]]:
     return out[:limit] if limit else out
 
 
-def _previous(path: Path) -> dict[tuple[str, str], dict[str, str]]:
-    if not path.is_file():
+def _key(row: dict[str, str]) -> tuple[str, str, str]:
+    # A mark is about what was shown: a new run that shows something else is judged afresh.
+    return (row["id"], row["question"], row["shown"])
+
+
+def _previous(path: Path | None) -> dict[tuple[str, str, str], dict[str, str]]:
+    if path is None or not path.is_file():
         return {}
     with path.open(encoding="utf-8", newline="") as f:
-        return {(r["id"], r["question"]): r for r in csv.DictReader(f)}
+        return {_key(r): r for r in csv.DictReader(f)}
 
 
-def write_sheet(folder: Path, limit: int | None = None) -> Path:
+def write_sheet(folder: Path, limit: int | None = None, marks_from: Path | None = None) -> Path:
+    """``marks_from``: another sheet whose marks carry over to identical answers."""
     path = folder / "judge.csv"
-    old = _previous(path)
+    old = {**_previous(marks_from), **_previous(path)} if marks_from else _previous(path)
     sheet = rows(folder, limit)
     for row in sheet:
-        before = old.get((row["id"], row["question"]))
+        before = old.get(_key(row))
         if before:
             row["mark"], row["note"] = before.get("mark", ""), before.get("note", "")
     with path.open("w", encoding="utf-8", newline="") as f:

@@ -101,6 +101,12 @@ def test_judge_sheet_round_trip(tmp_path):
         writer.writerows(rows)
     write_sheet(tmp_path)  # re-writing keeps the marks
     summary = read_marks(tmp_path)
+    other = tmp_path / "other"
+    other.mkdir()
+    changed = {**record, "answer": answer(("Tarif réduit : 2,80 €.", 1)).model_dump(mode="json")}
+    (other / "results.jsonl").write_text(json.dumps(changed) + "\n", encoding="utf-8")
+    fresh = list(csv.DictReader(write_sheet(other, marks_from=sheet).open(encoding="utf-8")))
+    assert fresh[0]["mark"] == ""  # another answer is judged afresh
     assert summary["trompeur"] == 1 and summary["false_or_misleading_rate"] == 1.0
     rows[0]["mark"] = "peut-être"
     with sheet.open("w", encoding="utf-8", newline="") as f:
