@@ -35,6 +35,8 @@ from assistant.generation.quote import (
     quote_grammar,
     select_units,
 )
+from assistant.grounding.kinds import answers
+from assistant.grounding.meaning import meaning_checks
 from assistant.grounding.quotes import decide_quotes, render_quotes, subject_text
 from assistant.grounding.subject import SubjectJudge, named_subject
 from assistant.prompt import NOT_FOUND, build_messages, citation_grammar, parse_line
@@ -178,12 +180,19 @@ class Assistant:
             )
         )
         # No passage speaks of the question's subject (or the subject it names, "horaires de
-        # la patinoire", is in no document): nothing to choose from, no model call.
+        # la patinoire", is in no document): nothing to choose from, no model call. Nor when
+        # no offered unit holds the kind of fact asked (a Cerfa number, a decree, the mayor's
+        # name the documents never give): whatever the model chose would not answer.
+        reason = None
         if not sources:
+            reason = msg.REFUSAL_REASON_OFF_SUBJECT
+        elif not answers(question, [f"{u.context} {u.text}" for s in sources for u in s.units]):
+            reason = msg.REASON_OFF_POINT
+        if reason is not None:
             yield self._done(
                 question,
                 Verdict.refused,
-                [msg.REFUSAL_REASON_OFF_SUBJECT],
+                [reason],
                 [],
                 [],
                 [],
@@ -376,8 +385,10 @@ class Assistant:
     def _with_subject(
         self, sentence: Sentence, by_id: dict[int, Source], judge: SubjectJudge
     ) -> Sentence:
-        """The subject check of quote mode, for a written sentence: one of its cited passages
-        must cover the question nearly as well as the best retrieved one."""
+        """The checks a written sentence needs beyond word-level support: the subject check of
+        quote mode (one of its cited passages covers the question nearly as well as the best
+        retrieved one), and the meaning checks against its closest source sentence
+        (polarity, periods, conditions: assistant/grounding/meaning.py)."""
         cited = [by_id[i] for i in sentence.source_ids if i in by_id]
         best = max(
             (judge.relative(f"{s.title} {s.section}", s.excerpt) for s in cited), default=0.0
@@ -388,7 +399,8 @@ class Assistant:
             passed=best >= judge.min_relative and own >= judge.min_unit,
             detail=f"passage covers {best:.2f} of the best passage, sentence {own:.2f}",
         )
-        return sentence.model_copy(update={"checks": [*sentence.checks, check]})
+        meaning = meaning_checks(sentence.text, sentence.supporting_excerpt)
+        return sentence.model_copy(update={"checks": [*sentence.checks, check, *meaning]})
 
     def _recite(
         self,

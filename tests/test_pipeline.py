@@ -230,3 +230,13 @@ def test_quote_mode_off_point_excerpt_is_quoted_not_answered(quote):
     answer = Assistant(quote, generator=CraftedGenerator(closed)).ask(question)
     assert answer.verdict == Verdict.quoted, answer.reasons
     assert answer.reasons == [msg.REASON_OFF_POINT]
+
+
+def test_paraphrase_inverting_its_source_is_dropped(demo):
+    # The case: every word of "fermée le dimanche" is in the déchetterie page, which
+    # gives Sunday hours; the meaning checks catch what the lexical ones let through.
+    assistant, _ = crafted(demo, "La déchetterie est fermée le dimanche. [1]\n")
+    answer = assistant.ask("La déchetterie est-elle ouverte le dimanche ?")
+    assert not answer.sentences, answer.text
+    failed = {c.name for s in answer.rejected for c in s.checks if not c.passed}
+    assert failed & {"polarity", "periods"}, answer.rejected

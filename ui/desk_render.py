@@ -32,6 +32,8 @@ CHECK_NAMES = {
     "one_document": "même document que le reste de la réponse",
     "polarity": "même sens que la source (négation, ouvert/fermé…)",
     "conditions": "conditions de la source conservées",
+    "periods": "mêmes jours et périodes que la source",
+    "bracket": "tranche du barème qui correspond à la question",
 }
 
 

@@ -3,8 +3,9 @@
 A true sentence of the right page may still not answer: the loan duration for "how many
 books", where to register a PACS for "is it free?", the pool's rates for "which decree sets
 them?". The question's wording says what it wants (a price, a duration, hours, a date, a phone
-number, an e-mail, a contact, a reference, a rate, a count of something); ``holds_kind`` looks
-for such a fact in the shown text with the verbatim-fact extractor of :mod:`assistant.facts`.
+number, an e-mail, a contact, a reference, a rate, a person, a count of something);
+``holds_kind`` looks for such a fact in the shown text with the verbatim-fact extractor of
+:mod:`assistant.facts`.
 A question naming a day must get a text naming it, and a question giving its own figure (a
 family quotient of 600) must not get a table row for another bracket.
 """
@@ -29,6 +30,7 @@ class AnswerKind(str, Enum):
     reference = "reference"
     rate = "rate"
     quantity = "quantity"
+    person = "person"
 
 
 _TIME_UNITS = r"(jours?|semaines?|mois|ans?|annees?|heures?|minutes?)"
@@ -68,9 +70,11 @@ _KIND_PATTERNS: list[tuple[AnswerKind, re.Pattern[str]]] = [
         AnswerKind.when,
         re.compile(r"\b(quand(?! meme)|date limite|quelle date|quel jour|quels jours)\b"),
     ),
+    (AnswerKind.person, re.compile(r"\b(c'est qui|qui est|qui sont|le nom d[eu])\b")),
     (AnswerKind.quantity, re.compile(rf"\bcombien d[e'] ?(?!temps\b|{_TIME_UNITS}\b)(\w+)")),
 ]
 
+_PERSON = re.compile(r"\b(M\.|Mme|Mlle|Monsieur|Madame|Dr|Docteur)\s+[A-ZÀ-Ý]")
 _DURATION_UNITS = ("jour", "semaine", "mois", "an", "heure", "minute")
 _NUMBER = re.compile(r"\b\d+\b|\b(un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix)\b")
 
@@ -126,6 +130,8 @@ def holds_kind(kind: AnswerKind, text: str, noun: str = "") -> bool:
         return any(f.kind == "reference" for f in facts)
     if kind is AnswerKind.rate:
         return any(f.kind == "amount" and f.key.endswith("%") for f in facts)
+    if kind is AnswerKind.person:
+        return bool(_PERSON.search(text))
     return _counts(noun, facts, folded)
 
 
