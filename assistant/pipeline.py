@@ -366,7 +366,7 @@ class Assistant:
             return sentence
         vector = self.verifier.embed([text])[0] if self.verifier.embed is not None else None
         asked = (question, stats)
-        checked = self._with_subject(
+        checked = self._beyond_support(
             self.verifier.verify(sentence, by_id, vector, asked=asked), by_id, judge
         )
         if checked.passed:
@@ -382,7 +382,7 @@ class Assistant:
             self.settings.subject_min_unit,
         )
 
-    def _with_subject(
+    def _beyond_support(
         self, sentence: Sentence, by_id: dict[int, Source], judge: SubjectJudge
     ) -> Sentence:
         """The checks a written sentence needs beyond word-level support: the subject check of
@@ -394,13 +394,9 @@ class Assistant:
             (judge.relative(f"{s.title} {s.section}", s.excerpt) for s in cited), default=0.0
         )
         own = max((judge.unit(subject_text(s, text=sentence.text)) for s in cited), default=0.0)
-        check = Check(
-            name="subject",
-            passed=best >= judge.min_relative and own >= judge.min_unit,
-            detail=f"passage covers {best:.2f} of the best passage, sentence {own:.2f}",
-        )
         meaning = meaning_checks(sentence.text, sentence.supporting_excerpt)
-        return sentence.model_copy(update={"checks": [*sentence.checks, check, *meaning]})
+        checks = [*sentence.checks, judge.decide(best, own), *meaning]
+        return sentence.model_copy(update={"checks": checks})
 
     def _recite(
         self,
@@ -417,7 +413,7 @@ class Assistant:
         for other in by_id:
             if other in failed.source_ids:
                 continue
-            retry = self._with_subject(
+            retry = self._beyond_support(
                 self.verifier.verify(
                     failed.model_copy(update={"source_ids": [other]}), by_id, vector, asked=asked
                 ),
@@ -447,11 +443,8 @@ class Assistant:
         sentences = split_sentences(source.excerpt) or [source.excerpt]
         best = max(range(len(sentences)), key=lambda i: len(q & set(content_stems(sentences[i]))))
         excerpt = " ".join(sentences[best : best + 2])
-        if (
-            judge.relative(f"{chunks[0].title} {chunks[0].section}", chunks[0].text)
-            < (judge.min_relative)
-            or judge.unit(subject_text(source, text=excerpt)) < judge.min_unit
-        ):
+        head = f"{chunks[0].title} {chunks[0].section}"
+        if not judge.check(head, chunks[0].text, subject_text(source, text=excerpt)).passed:
             return None
         return Sentence(
             text=f"{msg.QUOTED_INTRO} « {excerpt} »",
@@ -459,6 +452,13 @@ class Assistant:
             checks=[Check(name="quote", passed=True, detail="citation verbatim de la source")],
             supporting_excerpt=excerpt,
         )
+
+    def _text(self, delivered: list[Sentence], sources: list[Source], mode: AnswerMode) -> str:
+        if not delivered:
+            return self.orientation.text()
+        if mode is AnswerMode.quote:
+            return render_quotes(delivered, sources, msg.QUOTE_LEAD)
+        return render(delivered)
 
     def _done(
         self,
@@ -484,13 +484,7 @@ class Assistant:
             sentences=delivered,
             rejected=rejected,
             sources=sources,
-            text=(
-                render_quotes(delivered, sources, msg.QUOTE_LEAD)
-                if delivered and mode is AnswerMode.quote
-                else render(delivered)
-                if delivered
-                else self.orientation.text()
-            ),
+            text=self._text(delivered, sources, mode),
             orientation=self.orientation.text() if verdict == Verdict.refused else None,
             model=usage.model,
             backend=usage.backend,

@@ -66,10 +66,7 @@ def select_units(
         if judge is not None:
             score = judge.relative(f"{chunk.title} {chunk.section}", chunk.text)
             units = [
-                u
-                for u in units
-                if score >= judge.min_relative
-                and judge.unit(_subject_text(chunk, u)) >= judge.min_unit
+                u for u in units if judge.decide(score, judge.unit(_subject_text(chunk, u))).passed
             ]
         per_chunk.append(units)
         relative.append(score)

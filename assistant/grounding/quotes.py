@@ -77,8 +77,7 @@ def decide_quotes(
         relative = unit.subject
         if relative is None:
             relative = judge.relative(f"{source.title} {source.section}", source.excerpt)
-        own = judge.unit(subject_text(source, unit))
-        on_subject = relative >= judge.min_relative and own >= judge.min_unit
+        subject = judge.decide(relative, judge.unit(subject_text(source, unit)))
         planted = instruction_match(unit.text)
         checks = [
             Check(name="citations", passed=True),
@@ -93,11 +92,7 @@ def decide_quotes(
                 passed=is_statement(Unit(unit.text)),
                 detail="" if is_statement(Unit(unit.text)) else "a heading or a cut-off phrase",
             ),
-            Check(
-                name="subject",
-                passed=on_subject,
-                detail=f"passage covers {relative:.2f} of the best passage, sentence {own:.2f}",
-            ),
+            subject,
         ]
         if outside_bracket(question, unit.text):
             checks.append(

@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from assistant.answer import Check
 from assistant.relevance import TermStats
 from assistant.text import content_stems, fold
 
@@ -158,6 +159,18 @@ class SubjectJudge:
 
     def unit(self, subject_text: str) -> float:
         return subject_coverage(self.stems, subject_text, self.stats)
+
+    def decide(self, relative: float, own: float) -> Check:
+        """The ``subject`` check from a passage's relative coverage and a sentence's own."""
+        return Check(
+            name="subject",
+            passed=relative >= self.min_relative and own >= self.min_unit,
+            detail=f"passage covers {relative:.2f} of the best passage, sentence {own:.2f}",
+        )
+
+    def check(self, head: str, text: str, subject_text: str) -> Check:
+        """The ``subject`` check of a sentence (``subject_text``) from a passage (head, text)."""
+        return self.decide(self.relative(head, text), self.unit(subject_text))
 
 
 def subject_coverage(question_stems: Iterable[str], subject_text: str, stats: TermStats) -> float:
