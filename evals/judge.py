@@ -6,9 +6,9 @@
 ``judge.csv`` has one row per delivered answer (refusals are not judged: they say nothing):
 the question, what was shown (the answer text), the cited passages, the gold answer, and two
 empty columns, ``mark`` (``juste``, ``trompeur`` or ``faux``) and ``note``. A re-written sheet
-keeps the marks already given to the same answer (id, question and shown text). The code metric
-``wrong_delivered`` (evals.metrics) shares nothing with this: a person can see what a rule
-cannot (a true row that misleads, an excerpt that answers another question).
+keeps the marks already given to the same answer (id, question, shown text and verdict). The
+code metric ``wrong_delivered`` (evals.metrics) shares nothing with this: a person can see
+what a rule cannot (a true row that misleads, an excerpt that answers another question).
 """
 
 from __future__ import annotations
@@ -55,12 +55,13 @@ def rows(folder: Path, limit: int | None = None) -> list[dict[str, str]]:
     return out[:limit] if limit else out
 
 
-def _key(row: dict[str, str]) -> tuple[str, str, str]:
-    # A mark is about what was shown: a new run that shows something else is judged afresh.
-    return (row["id"], row["question"], row["shown"])
+def _key(row: dict[str, str]) -> tuple[str, str, str, str]:
+    # A mark is about what was shown, label included: a new run that shows something else, or
+    # the same excerpt under another verdict ("answered" vs "quoted"), is judged afresh.
+    return (row["id"], row["question"], row["shown"], row["verdict"])
 
 
-def _previous(path: Path | None) -> dict[tuple[str, str, str], dict[str, str]]:
+def _previous(path: Path | None) -> dict[tuple[str, str, str, str], dict[str, str]]:
     if path is None or not path.is_file():
         return {}
     with path.open(encoding="utf-8", newline="") as f:
