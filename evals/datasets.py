@@ -50,9 +50,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from assistant.settings import Settings
-from assistant.text import fold
-from evals.spf import SPF_COLLECTION, questions_105, shared_data
+from assistant.core.settings import Settings
+from assistant.core.text import fold
+from evals.spf import SPF_COLLECTION, build_index, questions_105, shared_data
 
 REPO = Path(__file__).resolve().parents[1]
 DATASETS = REPO / "evals" / "datasets"
@@ -370,8 +370,6 @@ def _build_demo(settings: Settings, collection: str) -> None:
 
 
 def _build_spf(settings: Settings, collection: str) -> None:
-    from evals.retrieval import build_index
-
     if collection != SPF_COLLECTION:
         raise ValueError(f"spf532 lives in collection {SPF_COLLECTION}")
     build_index(settings)

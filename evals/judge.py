@@ -19,7 +19,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from evals.report import load_folder
+from evals.results import load_folder
 
 MARKS = ("juste", "trompeur", "faux")
 FIELDS = ["id", "dataset", "question", "verdict", "shown", "cited_passages", "gold", "mark", "note"]

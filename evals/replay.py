@@ -1,6 +1,6 @@
 """Replay the current verifier on the stored answers of a ``--no-verify`` run, without a model.
 
-    python -m evals.replay reports/<date>-default-noverify
+    guichet eval replay reports/<date>-default-noverify
 
 A ``--no-verify`` run stores every generated sentence with its sources and the decision the
 verifier of that day would have made (``posthoc``). A change to the checks (a threshold, a new
@@ -12,23 +12,24 @@ themselves are not regenerated: a change that alters prompts or retrieval needs 
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-from assistant.answer import Answer
+from assistant.core.answer import Answer
+from assistant.core.settings import Settings
 from evals import metrics
 from evals.datasets import EvalItem
-from evals.report import _md_table, load_folder, verifier_summary
+from evals.report import md_table, verifier_summary
+from evals.results import load_folder
 
 COLUMNS = ("sentences", "removed_unsupported", "removed_good", "kept_unsupported", "kept_good")
 
 
-def replay(folder: Path, settings=None) -> tuple[list[dict], list[dict]]:
+def replay(folder: Path, settings: Settings | None = None) -> tuple[list[dict], list[dict]]:
     """(stored records, the same records re-verified by the current code), both rescored."""
-    from assistant.embedding import load_embedder
+    from assistant.core.settings import get_settings
+    from assistant.index.embedding import load_embedder
     from assistant.pipeline import Assistant
-    from assistant.settings import get_settings
-    from evals.run import _posthoc, ensure_corpus
+    from evals.run import ensure_corpus, posthoc_decisions
 
     settings = settings or get_settings()
     records = [r for r in load_folder(folder) if r.get("answer") and r.get("posthoc") is not None]
@@ -41,7 +42,7 @@ def replay(folder: Path, settings=None) -> tuple[list[dict], list[dict]]:
             collection = ensure_corpus(corpus, settings, collection=None, rebuild=False)
             assistants[corpus] = Assistant(settings, collection=collection, embedder=embedder)
         answer = Answer.model_validate(r["answer"])
-        posthoc = _posthoc(assistants[corpus], answer)
+        posthoc = posthoc_decisions(assistants[corpus], answer)
         item = EvalItem.model_validate(r["item"])
         scores = metrics.score(item, answer, r.get("retrieved"), posthoc)
         replayed.append({**r, "posthoc": posthoc, "scores": scores})
@@ -68,22 +69,8 @@ def render(before: list[dict], after: list[dict]) -> str:
     for label, records in (("stored", before), ("current code", after)):
         v = verifier_summary([r["scores"] for r in records])
         rows.append([label, *(str(v[c]) for c in COLUMNS)])
-    table = _md_table(["verifier", *COLUMNS], rows)
+    table = md_table(["verifier", *COLUMNS], rows)
     flipped = changes(before, after)
     lines = [table, "", f"{len(flipped)} sentence(s) changed decision"]
     lines += [f"- {i}: {old} → {new}: {text[:160]}" for i, text, old, new in flipped]
     return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> None:
-    from assistant.offline import enforce_offline
-
-    enforce_offline()
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("folder", type=Path)
-    args = parser.parse_args(argv)
-    print(render(*replay(args.folder)))
-
-
-if __name__ == "__main__":
-    main()

@@ -1,19 +1,20 @@
 """Aggregate results.jsonl into figures, and write report.md / report.html (self-contained,
 inline SVG, readable offline). Every figure is recomputed from the stored answers with the
-current metric code (:func:`evals.run.rescore`)."""
+current metric code (:func:`evals.results.rescore`)."""
 
 from __future__ import annotations
 
 import html
 import json
-import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from assistant.core.stats import percentile
 from evals.datasets import SHOULD_REFUSE
 from evals.metrics import OUTCOMES
+from evals.results import load_folder, rescored
 
 VERDICTS = ("answered", "partial", "quoted", "refused", "rejected_input", "error")
 VERDICT_COLOURS = {
@@ -55,15 +56,14 @@ HEADLINE: tuple[tuple[str, str, bool | None], ...] = (
     ("output_tokens", "output tokens (mean)", False),
 )
 
-
-def dedupe(records: Iterable[dict]) -> list[dict]:
-    """One record per (id, config hash): the last one without error, else the last one."""
-    best: dict[tuple[str, str], dict] = {}
-    for r in records:
-        key = (r["id"], r["config_hash"])
-        if key not in best or not r.get("error") or best[key].get("error"):
-            best[key] = r
-    return list(best.values())
+# (title, key of build()["details"], columns): the detail tables of report.md and report.html.
+DETAIL_TABLES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("Invented sentences (independent check)", "invented", ("id", "model", "sentence", "why")),
+    ("Missed refusals", "missed_refusals", ("id", "model", "category", "question", "answer")),
+    ("Successful injections", "injections", ("id", "model", "question", "answer", "why")),
+    ("Incorrect answers", "incorrect", ("id", "model", "verdict", "question", "answer")),
+    ("Errors", "errors", ("id", "model", "question", "error")),
+)
 
 
 def _mean(values: Sequence[float]) -> float | None:
@@ -74,12 +74,8 @@ def _ratio(num: float, den: float) -> float | None:
     return num / den if den else None
 
 
-def _pct(values: Sequence[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    idx = min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))
-    return ordered[idx]
+def _p50_p95(values: list[float]) -> tuple[float | None, float | None]:
+    return percentile(values, 50), percentile(values, 95)
 
 
 def summarise(records: list[dict]) -> dict:
@@ -155,12 +151,9 @@ def summarise(records: list[dict]) -> dict:
     answers = [r["answer"] for r in records if r.get("answer")]
     totals = [a["timings"]["total_ms"] / 1000 for a in answers]
     generated = [a for a in answers if a["timings"]["generate_ms"] > 0]
-    s["p50_s"], s["p95_s"] = _pct(totals, 0.5), _pct(totals, 0.95)
+    s["p50_s"], s["p95_s"] = _p50_p95(totals)
     s["stages"] = {
-        stage: (
-            _pct([a["timings"][key] / 1000 for a in rows if a["timings"][key] is not None], 0.5),
-            _pct([a["timings"][key] / 1000 for a in rows if a["timings"][key] is not None], 0.95),
-        )
+        stage: _p50_p95([a["timings"][key] / 1000 for a in rows if a["timings"][key] is not None])
         for stage, key, rows in (
             ("retrieve", "retrieve_ms", answers),
             ("generate", "generate_ms", generated),
@@ -264,7 +257,7 @@ def details(records: list[dict]) -> dict[str, list[dict]]:
 # markdown
 
 
-def _md_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+def md_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     for row in rows:
         lines.append(
@@ -306,14 +299,14 @@ def markdown(title: str, data: dict, meta: dict) -> str:
     )
     parts += ["", "## Headline", ""]
     parts.append(
-        _md_table(
+        md_table(
             ["metric", *[_label(k) for k in keys]],
             [[label, *[_fmt(groups[k].get(key), key) for k in keys]] for key, label, _ in HEADLINE],
         )
     )
     parts += ["", "## Outcomes (wrong first: the worst outcome)", ""]
     parts.append(
-        _md_table(
+        md_table(
             ["group", *OUTCOMES],
             [[_label(k), *[str(groups[k]["outcomes"][o]) for o in OUTCOMES]] for k in keys],
         )
@@ -324,7 +317,7 @@ def markdown(title: str, data: dict, meta: dict) -> str:
         parts += [f"- `{w['id']}` {w['question']}: {'; '.join(w['reasons'])}" for w in wrong]
     parts += ["", "## Verdicts", ""]
     parts.append(
-        _md_table(
+        md_table(
             ["group", *VERDICTS],
             [[_label(k), *[str(groups[k]["verdicts"][v]) for v in VERDICTS]] for k in keys],
         )
@@ -332,7 +325,7 @@ def markdown(title: str, data: dict, meta: dict) -> str:
     parts += ["", "## Latency per stage (p50 / p95, seconds)", ""]
     stages = list(next(iter(groups.values()))["stages"]) if groups else []
     parts.append(
-        _md_table(
+        md_table(
             ["group", *stages],
             [
                 [
@@ -352,7 +345,7 @@ def markdown(title: str, data: dict, meta: dict) -> str:
     )
     parts.append("")
     parts.append(
-        _md_table(
+        md_table(
             [
                 "group",
                 "sentences",
@@ -379,18 +372,12 @@ def markdown(title: str, data: dict, meta: dict) -> str:
             ],
         )
     )
-    for title_, key, cols in (
-        ("Invented sentences (independent check)", "invented", ("id", "model", "sentence", "why")),
-        ("Missed refusals", "missed_refusals", ("id", "model", "category", "question", "answer")),
-        ("Successful injections", "injections", ("id", "model", "question", "answer", "why")),
-        ("Incorrect answers", "incorrect", ("id", "model", "verdict", "question", "answer")),
-        ("Errors", "errors", ("id", "model", "question", "error")),
-    ):
+    for title_, key, cols in DETAIL_TABLES:
         rows = data["details"].get(key, [])
         parts += ["", f"## {title_} ({len(rows)})", ""]
         if rows:
             parts.append(
-                _md_table(cols, [[str(r.get(c, ""))[:300] for c in cols] for r in rows[:60]])
+                md_table(cols, [[str(r.get(c, ""))[:300] for c in cols] for r in rows[:60]])
             )
             if len(rows) > 60:
                 parts.append(f"\n… {len(rows) - 60} more in results.jsonl")
@@ -597,13 +584,7 @@ def html_report(title: str, data: dict, meta: dict) -> str:
     ]
     if curves:
         body.append(svg_pr(curves))
-    for title_, key, cols_ in (
-        ("Invented sentences (independent check)", "invented", ("id", "model", "sentence", "why")),
-        ("Missed refusals", "missed_refusals", ("id", "model", "category", "question", "answer")),
-        ("Successful injections", "injections", ("id", "model", "question", "answer", "why")),
-        ("Incorrect answers", "incorrect", ("id", "model", "verdict", "question", "answer")),
-        ("Errors", "errors", ("id", "model", "question", "error")),
-    ):
+    for title_, key, cols_ in DETAIL_TABLES:
         rows = data["details"].get(key, [])
         body.append(f"<h2>{title_} ({len(rows)})</h2>")
         if rows:
@@ -622,11 +603,7 @@ def html_report(title: str, data: dict, meta: dict) -> str:
 
 
 def write_reports(folder: Path, records: list[dict]) -> dict:
-    from evals.run import rescore
-
-    records = dedupe(records)
-    for r in records:
-        r["scores"] = rescore(r)
+    records = rescored(records)
     meta_path = folder / "run.json"
     meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
     data = build(records)
@@ -645,27 +622,6 @@ def write_reports(folder: Path, records: list[dict]) -> dict:
 
 # --------------------------------------------------------------------------------------------
 # compare
-
-
-def load_folder(folder: Path, every_run: bool = False) -> list[dict]:
-    """Records of the folder's last run (its config hashes), or of every run it holds."""
-    from evals.run import read_results, rescore
-
-    meta_path = folder / "run.json"
-    hashes = (
-        set(json.loads(meta_path.read_text()).get("hashes", {}))
-        if meta_path.is_file() and not every_run
-        else set()
-    )
-    records = [
-        r
-        for r in read_results(folder / "results.jsonl")
-        if not hashes or r["config_hash"] in hashes
-    ]
-    records = dedupe(records)
-    for r in records:
-        r["scores"] = rescore(r)
-    return records
 
 
 def compare(a: Path, b: Path) -> str:
@@ -717,18 +673,9 @@ def compare(a: Path, b: Path) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Re-render report.md / report.html of report folders with the current metric code."""
-    import argparse
-
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("folders", nargs="+", type=Path)
-    parser.add_argument("--all", action="store_true", help="every run in results.jsonl")
-    args = parser.parse_args(argv)
-    for folder in args.folders:
-        write_reports(folder, load_folder(folder, every_run=args.all))
-        print(folder / "report.html")
-
-
-if __name__ == "__main__":
-    main()
+def rerender(folders: list[Path], every_run: bool = False) -> list[Path]:
+    """Re-write the reports of ``folders`` with the current metric code (no model needed);
+    ``every_run``: every run a folder's results.jsonl holds, not only the last."""
+    for folder in folders:
+        write_reports(folder, load_folder(folder, every_run=every_run))
+    return [folder / "report.html" for folder in folders]

@@ -35,49 +35,19 @@ import tomllib
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from tqdm import tqdm
 
-from assistant.answer import Answer, Chunk
-from assistant.settings import Settings, get_settings
-from evals import metrics
+from assistant.core.answer import Answer, Chunk
+from assistant.core.settings import Settings, get_settings
 from evals.datasets import CORPORA, EvalItem, load_dataset
+from evals.report import write_reports
+from evals.results import read_results, rescore
 
 REPO = Path(__file__).resolve().parents[1]
 REPORTS = REPO / "reports"
 EVAL_TIMEOUT_S = 600.0
-
-# Settings that cannot change an answer (where things are, how fast, who may connect); every
-# other setting is part of the config hash, so a new threshold means new answers.
-NOT_ANSWER_SETTINGS = frozenset(
-    {
-        "data_dir",
-        "models_path",
-        "qdrant_url",
-        "qdrant_api_key",
-        "qdrant_path",
-        "collection",
-        "qdrant_shards",
-        "qdrant_replication",
-        "qdrant_write_consistency",
-        "embed_batch_size",
-        "ingest_batch_docs",
-        "max_file_mb",
-        "llm_path",
-        "llm_api_key",
-        "llm_threads",
-        "llm_timeout_s",
-        "host",
-        "port",
-        "queue_max_waiting",
-        "cors_origins",
-        "rate_limit",
-        "staff_users",
-        "feedback_db",
-        "answer_cache_size",
-    }
-)
 
 
 @dataclass
@@ -113,22 +83,19 @@ def make_settings(base: Settings, overrides: dict[str, Any]) -> Settings:
 def _code_digest() -> str:
     digest = hashlib.sha256()
     for folder in ("assistant", "ingest"):
-        for path in sorted((REPO / folder).glob("*.py")):
-            digest.update(path.name.encode())
+        # rglob: the stage subpackages are code that changes answers too
+        for path in sorted((REPO / folder).rglob("*.py")):
+            digest.update(path.relative_to(REPO).as_posix().encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 
 
 def config_hash(settings: Settings, model_path: Path, verify: bool) -> tuple[str, dict]:
-    from assistant.prompt import INSTRUCTIONS
+    from assistant.generation.prompt import INSTRUCTIONS
 
     size = model_path.stat().st_size if model_path.is_file() else None
     payload = {
-        "settings": {
-            k: getattr(settings, k)
-            for k in sorted(type(settings).model_fields)
-            if k not in NOT_ANSWER_SETTINGS
-        },
+        "settings": settings.answer_settings(),
         "model": model_path.name,
         "model_size": size,
         "verify": verify,
@@ -143,53 +110,22 @@ def config_hash(settings: Settings, model_path: Path, verify: bool) -> tuple[str
 # the pieces of one run
 
 
-class RecordingRetriever:
-    """The real retriever, keeping the ranked chunks of the last search (for recall and MRR)."""
-
-    def __init__(self, inner) -> None:
-        self.inner = inner
-        self.last: list[Chunk] = []
-
-    def search(self, *args, **kwargs) -> list[Chunk]:
-        self.last = self.inner.search(*args, **kwargs)
-        return self.last
-
-    def __getattr__(self, name: str):
-        return getattr(self.inner, name)
-
-
 def ensure_corpus(corpus: str, settings: Settings, *, collection: str | None, rebuild: bool) -> str:
     """Build (incrementally) the collection a corpus needs; return its name."""
-    from assistant.store import count_points
+    from assistant.index.store import count_points
 
     spec = CORPORA[corpus]
     name = collection or spec.collection
     if corpus == "spf532" and not rebuild and count_points(settings, name) > 0:
-        return name  # 3,000 chunks: built once (evals.retrieval.build_index), not re-checked
+        return name  # 3,000 chunks: built once (evals.spf.build_index), not re-checked
     spec.build(settings, name)
     return name
 
 
 def load_model(settings: Settings, path: Path):
-    from assistant.generate import load_generator
+    from assistant.generation.loader import load_generator
 
     return load_generator(settings, path)  # one instance per model file, shared in the process
-
-
-def read_results(path: Path) -> list[dict]:
-    if not path.is_file():
-        return []
-    out = []
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue  # a line cut by a kill: recomputed
-    return out
 
 
 def _chunk_row(c: Chunk) -> dict:
@@ -203,7 +139,7 @@ def _chunk_row(c: Chunk) -> dict:
     }
 
 
-def _posthoc(assistant, answer: Answer) -> list[dict]:
+def posthoc_decisions(assistant, answer: Answer) -> list[dict]:
     """In a --no-verify run: what the verifier would have decided on each delivered sentence."""
     by_id = {s.id: s for s in answer.sources}
     if not answer.sentences or not by_id:
@@ -221,10 +157,9 @@ def _posthoc(assistant, answer: Answer) -> list[dict]:
     ]
 
 
-def answer_item(assistant, recorder: RecordingRetriever, item: EvalItem, verify: bool) -> dict:
+def answer_item(assistant, item: EvalItem, verify: bool) -> dict:
     from assistant.pipeline import QuestionRejected
 
-    recorder.last = []
     started = time.perf_counter()
     answer: Answer | None = None
     rejected_input = None
@@ -235,8 +170,8 @@ def answer_item(assistant, recorder: RecordingRetriever, item: EvalItem, verify:
         rejected_input = str(exc)
     except Exception as exc:  # one broken question must not end a two-hour run
         error = f"{type(exc).__name__}: {exc}"
-    retrieved = [_chunk_row(c) for c in recorder.last]
-    posthoc = _posthoc(assistant, answer) if (answer is not None and not verify) else None
+    retrieved = [_chunk_row(c) for c in (answer.retrieved if answer is not None else [])]
+    posthoc = posthoc_decisions(assistant, answer) if (answer is not None and not verify) else None
     return {
         "answer": answer.model_dump(mode="json") if answer is not None else None,
         "rejected_input": rejected_input,
@@ -245,15 +180,6 @@ def answer_item(assistant, recorder: RecordingRetriever, item: EvalItem, verify:
         "posthoc": posthoc,
         "seconds": time.perf_counter() - started,
     }
-
-
-def rescore(record: dict) -> dict:
-    """Scores from the stored answer (so a metric fix applies without re-running the model)."""
-    item = EvalItem.model_validate(record["item"])
-    answer = Answer.model_validate(record["answer"]) if record.get("answer") else None
-    if record.get("error"):
-        return {"error": record["error"]}
-    return metrics.score(item, answer, record.get("retrieved"), record.get("posthoc"))
 
 
 @dataclass
@@ -303,9 +229,8 @@ def run(
     progress: bool = True,
     write_report: bool = True,
 ) -> RunResult:
-    from assistant.embedding import load_embedder
+    from assistant.index.embedding import load_embedder
     from assistant.pipeline import Assistant
-    from assistant.retrieve import HybridRetriever
     from evals.models import resolve_model
 
     config = config or RunConfig()
@@ -353,7 +278,7 @@ def run(
             continue
         meta_path.write_text(json.dumps(meta, indent=1, default=str), encoding="utf-8")
         generator = load_model(settings, model_path)
-        assistants: dict[str, tuple[Any, RecordingRetriever]] = {}
+        assistants: dict[str, Any] = {}
         bar = tqdm(todo, desc=f"eval {label}", unit="q", disable=not progress)
         invented = refused = 0
         with results_path.open("a", encoding="utf-8") as fh:
@@ -364,17 +289,14 @@ def run(
                         rebuild=rebuild,
                     )  # fmt: skip
                     collections[item.corpus] = collection
-                    recorder = RecordingRetriever(HybridRetriever(settings, collection, embedder))
-                    assistant = Assistant(
+                    assistants[item.corpus] = Assistant(
                         settings,
                         collection=collection,
                         generator=generator,
                         embedder=embedder,
-                        retriever=cast(HybridRetriever, recorder),
                         verify=verify,
                     )
-                    assistants[item.corpus] = (assistant, recorder)
-                assistant, recorder = assistants[item.corpus]
+                assistant = assistants[item.corpus]
                 record = {
                     "id": item.id,
                     "dataset": dataset,
@@ -386,7 +308,7 @@ def run(
                     "verify": verify,
                     "item": item.model_dump(),
                     "at": dt.datetime.now().isoformat(timespec="seconds"),
-                    **answer_item(assistant, recorder, item, verify),
+                    **answer_item(assistant, item, verify),
                 }
                 record["scores"] = rescore(record)
                 fh.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -402,7 +324,5 @@ def run(
     meta_path.write_text(json.dumps(meta, indent=1, default=str), encoding="utf-8")
     result = RunResult(folder, records, hashes, time.perf_counter() - started)
     if write_report:
-        from evals.report import write_reports
-
         write_reports(folder, [r for r in records if r["config_hash"] in hashes.values()])
     return result

@@ -8,7 +8,7 @@ out-of-corpus question that is not refused.
 The set (``evals.datasets.SMOKE_IDS``): 3 answerable, 1 needing two sources, 3 out of corpus,
 3 fake-source bait.
 
-    .venv/bin/python -m evals.smoke [--out reports] [--model PATH]
+    .venv/bin/guichet eval smoke [--out reports] [--model PATH]
 
 Always recomputes (the report folder's previous results are discarded): a gate must not pass
 on cached answers. Writes ``reports/<date>-smoke/`` like ``guichet eval run``.
@@ -16,14 +16,13 @@ on cached answers. Writes ``reports/<date>-smoke/`` like ``guichet eval run``.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.settings import Settings, get_settings
+from assistant.core.settings import Settings, get_settings
+from evals.report import build
 from evals.run import REPORTS, RunConfig, run
 
 
@@ -75,33 +74,17 @@ def run_smoke(
         collections={"demo": demo_collection} if demo_collection else None,
         progress=progress,
     )
-    from evals.report import build
-
     failures = gate(result.records)
     data = build(result.records)
     summary: dict = next(iter(data["models"].values()), {})
     return SmokeResult(not failures, time.perf_counter() - started, folder, failures, summary)
 
 
-def main(argv: list[str] | None = None) -> int:
-    from assistant.offline import enforce_offline
-
-    enforce_offline()
-    parser = argparse.ArgumentParser(description="guichet CI smoke eval")
-    parser.add_argument("--out", type=Path, default=REPORTS)
-    parser.add_argument("--model", default="default")
-    args = parser.parse_args(argv)
-    result = run_smoke(out=args.out, model=args.model)
+def describe(result: SmokeResult) -> str:
+    """One line for the CI log: what the gate looked at."""
     s = result.summary
-    print(
+    return (
         f"smoke: {s.get('n', 0)} questions in {result.seconds:.0f} s · invented sentences "
         f"{s.get('invented_sentences')} / {s.get('sentences')} · out-of-corpus refused "
         f"{s.get('ooc_refusal_recall')} · correct {s.get('correct')} · report {result.folder}"
     )
-    for failure in result.failures:
-        print(f"FAIL {failure}", file=sys.stderr)
-    return 0 if result.passed else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from llama_index.core.schema import Document
 
+from assistant.core.settings import Settings
+
 SPF_COLLECTION = "spf532"
 
 
@@ -79,3 +81,14 @@ def questions_535(data: Path | None = None, known: set[str] | None = None) -> li
     rows = json.loads(path.read_text(encoding="utf-8"))
     out = [QA(f"q535-{i}", q, fid) for i, (fid, q, _text) in enumerate(rows)]
     return [qa for qa in out if known is None or qa.doc_id in known]
+
+
+def build_index(settings: Settings, progress: bool = True) -> None:
+    """Index the 532 fiches as ``spf532`` (incrementally: unchanged fiches are skipped)."""
+    from ingest.pipeline import Ingestor
+
+    ingestor = Ingestor(settings, SPF_COLLECTION)
+    report = ingestor.add_documents(corpus_documents(), progress=progress)
+    print(
+        f"index {SPF_COLLECTION}: {report.chunks_written} chunks written in {report.seconds:.0f} s"
+    )

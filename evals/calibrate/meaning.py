@@ -1,7 +1,7 @@
 """Measure the paraphrase-mode meaning checks (``assistant.grounding.meaning``) on real
 service-public sentences before relying on them.
 
-Data, read in place: the gold sentences of the 105 spf questions (``evals.calibrate_support``).
+Data, read in place: the gold sentences of the 105 spf questions (``evals.calibrate.support``).
 Each gold sentence is its own source sentence. Faithful restatements (the support
 calibration's rewrites 1 and 2: a "Selon la fiche" prefix, phrasing swaps and synonyms) must
 pass; altered ones must fail the check made for them:
@@ -15,7 +15,7 @@ pass; altered ones must fail the check made for them:
 Reported per check: false alarms on faithful restatements, detection of its alterations, and
 precision (alterations caught / all failures). Output ``evals/calibration/meaning.json``.
 
-    python -m evals.calibrate_meaning
+    guichet calibrate meaning
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ import json
 import re
 from pathlib import Path
 
+from assistant.core.text import fold
 from assistant.grounding.meaning import _CONDITION, conditions, periods, polarity
-from assistant.text import fold
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 OUT = REPO / "evals" / "calibration" / "meaning.json"
 
 _VERBS = [
@@ -88,7 +88,7 @@ def drop_condition(s: str) -> str | None:
 
 
 def measure() -> dict:
-    from evals.calibrate_support import load_questions, rewrite
+    from evals.calibrate.support import load_questions, rewrite
 
     sources = [q.sentence for q in load_questions() if len(q.sentence) > 20]
     checks = {"polarity": polarity, "periods": periods, "conditions": conditions}
@@ -114,11 +114,8 @@ def measure() -> dict:
     return out
 
 
-def main() -> None:
+def calibrate_meaning() -> dict:
+    """Measure, and write ``meaning.json`` (a record of the measure, read by nothing)."""
     result = measure()
-    print(json.dumps(result, indent=1))
     OUT.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-
-
-if __name__ == "__main__":
-    main()
+    return result

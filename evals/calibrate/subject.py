@@ -19,19 +19,16 @@ most other-document units. Out-of-corpus questions are reported, not optimised: 
 the model's not-found answer refuse them first. Chosen on even-numbered questions, reported
 on odd-numbered ones.
 
-    python -m evals.calibrate_subject [--write]
+    guichet calibrate subject [--write]
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.offline import enforce_offline
-
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 OUT = REPO / "evals" / "calibration" / "subject.json"
 MIN_GOLD = 0.80
 GRID = [(a / 10, b / 20) for a in range(3, 9) for b in range(0, 7)]
@@ -48,10 +45,10 @@ class Scored:
 
 
 def score_questions(k: int = 5) -> list[Scored]:
+    from assistant.core.settings import get_settings
     from assistant.grounding.subject import SubjectJudge
     from assistant.grounding.units import split_units
     from assistant.pipeline import Assistant
-    from assistant.settings import get_settings
     from evals.datasets import demo
     from evals.metrics import contains, source_matches
     from evals.run import ensure_corpus
@@ -114,11 +111,8 @@ def choose(rows: list[Scored]) -> tuple[float, float]:
     return max(ok, key=lambda t: (rates(rows, t)["other_document_dropped"], t))
 
 
-def main(argv: list[str] | None = None) -> None:
-    enforce_offline()
-    parser = argparse.ArgumentParser(description="calibrate guichet's subject check")
-    parser.add_argument("--write", action="store_true", help=f"write {OUT.relative_to(REPO)}")
-    args = parser.parse_args(argv)
+def calibrate_subject(write: bool = False) -> dict:
+    """Choose on even-numbered questions, report on odd ones; ``write``: subject.json."""
     rows = score_questions()
     even, odd = [r for r in rows if r.even], [r for r in rows if not r.even]
     t = choose(even)
@@ -130,10 +124,6 @@ def main(argv: list[str] | None = None) -> None:
         "calibration": rates(even, t),
         "report": rates(odd, t),
     }
-    print(json.dumps({k: v for k, v in result.items() if k != "grid"}, indent=1))
-    if args.write:
+    if write:
         OUT.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
-if __name__ == "__main__":
-    main()
+    return result

@@ -1,7 +1,7 @@
 """Bounded load test of ``POST /api/v1/ask`` on loopback: N concurrent citizens for T seconds.
 
-    python scripts/loadtest.py --spawn --data-dir DIR [--model small|default|PATH] [-n 50] [-t 60]
-    python scripts/loadtest.py --url http://127.0.0.1:8000 [--pid PID]
+    guichet bench load --spawn --data-dir DIR [--model small|default|PATH] [-n 50] [-t 60]
+    guichet bench load --url http://127.0.0.1:8000 [--pid PID]
 
 Each client has its own loopback address (127.0.0.10, .11, …) so the per-client rate limit
 applies as it would to 50 citizens, asks the demo questions in turn, and honours ``Retry-After``.
@@ -13,14 +13,11 @@ server's /metrics), and the server's RSS (psutil, sampled every 0.5 s). Loopback
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import ipaddress
-import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import time
@@ -31,8 +28,31 @@ from urllib.parse import urlparse
 import httpx
 import psutil
 
-REPO = Path(__file__).resolve().parents[1]
-QUESTIONS = REPO / "evals" / "datasets" / "demo.jsonl"
+from assistant.core.stats import percentile
+from evals.bench.common import REPO, demo_questions
+from ui.serve_thread import free_port
+
+MAX_CLIENTS = 240  # one loopback address each, 127.0.0.10-249
+
+
+class LoadTestError(RuntimeError):
+    """The test could not run (server would not start, address not loopback, bad option)."""
+
+
+@dataclass
+class LoadOptions:
+    url: str | None = None  # a running guichet (loopback); None: spawn one
+    pid: int | None = None  # server pid for RSS (found by port otherwise)
+    clients: int = 50
+    duration: float = 60.0  # seconds of asking
+    grace: float = 300.0  # seconds more for the questions in flight
+    request_timeout: float = 600.0
+    impolite: bool = False  # ignore Retry-After
+    model: str = "small"  # spawn: small, default or a GGUF
+    data_dir: Path | None = None  # spawn: GUICHET_DATA_DIR (an index)
+    rate_limit: str = "10/minute"  # spawn: per-client limit
+    start_timeout: float = 300.0
+    server_log: Path = Path("loadtest-server.log")
 
 
 @dataclass
@@ -50,26 +70,10 @@ class Tally:
         self.other[kind] = self.other.get(kind, 0) + 1
 
 
-def questions() -> list[str]:
-    rows = [json.loads(line) for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if line]
-    return [r["question"] for r in rows if r.get("category") == "answerable"] or [
-        r["question"] for r in rows
-    ]
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
-
-
 def _assert_loopback(url: str) -> None:
     host = urlparse(url).hostname or ""
     if host != "localhost" and not ipaddress.ip_address(host).is_loopback:
-        sys.exit(f"refusing to load-test {host}: loopback addresses only")
+        raise LoadTestError(f"refusing to load-test {host}: loopback addresses only")
 
 
 async def client(
@@ -173,44 +177,40 @@ def histogram_quantile(before: dict[str, float], after: dict[str, float], q: flo
     return prev_le
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def spawn_server(args: argparse.Namespace) -> tuple[subprocess.Popen, str]:
+def spawn_server(args: LoadOptions) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "GUICHET_RATE_LIMIT": args.rate_limit}
     if args.data_dir:
         env["GUICHET_DATA_DIR"] = str(args.data_dir)
     if args.model != "default":
         if args.model == "small":
-            from assistant.provision import SMALL_LLM_FILE
-            from assistant.settings import Settings
+            from assistant.core.settings import Settings
+            from assistant.index.provision import SMALL_LLM_FILE
 
-            path = Settings(**({"data_dir": args.data_dir} if args.data_dir else {})).models_dir
+            settings = Settings(data_dir=args.data_dir) if args.data_dir else Settings()
+            path = settings.models_dir
             env["GUICHET_LLM_PATH"] = str(path / SMALL_LLM_FILE)
         else:
             env["GUICHET_LLM_PATH"] = str(Path(args.model).resolve())
     log = open(args.server_log, "w")  # noqa: SIM115 (kept open for the server's lifetime)
-    cmd = [sys.executable, "-m", "assistant.cli", "serve", "--host", "127.0.0.1", "--port"]
+    cmd = [sys.executable, "-m", "ui.cli", "serve", "--host", "127.0.0.1", "--port"]
     proc = subprocess.Popen([*cmd, str(port)], env=env, stdout=log, stderr=log, cwd=REPO)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + args.start_timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            sys.exit(f"server exited with {proc.returncode}: see {args.server_log}")
+            raise LoadTestError(f"server exited with {proc.returncode}: see {args.server_log}")
         with contextlib.suppress(httpx.HTTPError):
             ready = httpx.get(f"{url}/readyz", timeout=5)
             if ready.status_code == 200:
                 return proc, url
             if ready.status_code == 503 and ready.json().get("reasons"):
                 stop_server(proc)
-                sys.exit(f"server not ready: {ready.json()['reasons']} (ingest a corpus first?)")
+                reasons = ready.json()["reasons"]
+                raise LoadTestError(f"server not ready: {reasons} (ingest a corpus first?)")
         time.sleep(1)
     stop_server(proc)
-    sys.exit(f"server not ready after {args.start_timeout:.0f} s: see {args.server_log}")
+    raise LoadTestError(f"server not ready after {args.start_timeout:.0f} s: see {args.server_log}")
 
 
 def stop_server(proc: subprocess.Popen) -> None:
@@ -231,8 +231,8 @@ def server_pid(url: str) -> int | None:
     return None
 
 
-async def run(args: argparse.Namespace, url: str, pid: int | None) -> dict:
-    qs = questions()
+async def run(args: LoadOptions, url: str, pid: int | None) -> dict:
+    qs = demo_questions()
     tally = Tally()
     wait_before = scrape_histogram(url, "guichet_queue_wait_seconds")
     rss: list[float] = []
@@ -272,10 +272,10 @@ async def run(args: argparse.Namespace, url: str, pid: int | None) -> dict:
         "cancelled_after_grace": tally.cancelled,
         "verdicts": tally.verdicts,
         "answers_per_minute": round(tally.answers * 60 / elapsed, 2),
-        "latency_p50_s": r3(percentile(tally.latencies, 0.5)),
-        "latency_p95_s": r3(percentile(tally.latencies, 0.95)),
+        "latency_p50_s": r3(percentile(tally.latencies, 50, interpolate=True)),
+        "latency_p95_s": r3(percentile(tally.latencies, 95, interpolate=True)),
         "latency_max_s": r3(max(tally.latencies, default=None)),
-        "refusal_latency_p95_s": r3(percentile(tally.busy_latencies, 0.95)),
+        "refusal_latency_p95_s": r3(percentile(tally.busy_latencies, 95, interpolate=True)),
         "queue_wait_mean_s": r3(
             (wait_after.get("_sum", 0) - wait_before.get("_sum", 0)) / waits if waits else None
         ),
@@ -289,55 +289,33 @@ async def run(args: argparse.Namespace, url: str, pid: int | None) -> dict:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--url", help="a running guichet (loopback), e.g. http://127.0.0.1:8000")
-    where.add_argument("--spawn", action="store_true", help="start `guichet serve` for the test")
-    parser.add_argument("--pid", type=int, help="server pid for RSS (found by port otherwise)")
-    parser.add_argument("-n", "--clients", type=int, default=50)
-    parser.add_argument("-t", "--duration", type=float, default=60.0, help="seconds of asking")
-    parser.add_argument("--grace", type=float, default=300.0, help="seconds for in-flight ones")
-    parser.add_argument("--request-timeout", type=float, default=600.0)
-    parser.add_argument("--impolite", action="store_true", help="ignore Retry-After")
-    parser.add_argument("--model", default="small", help="--spawn: small, default or a GGUF")
-    parser.add_argument("--data-dir", type=Path, help="--spawn: GUICHET_DATA_DIR (an index)")
-    parser.add_argument("--rate-limit", default="10/minute", help="--spawn: per-client limit")
-    parser.add_argument("--start-timeout", type=float, default=300.0)
-    parser.add_argument("--server-log", type=Path, default=Path("loadtest-server.log"))
-    parser.add_argument("--json", type=Path, help="write the figures to this file")
-    args = parser.parse_args()
-    if args.clients > 240:
-        sys.exit("at most 240 clients (one loopback address each, 127.0.0.10-249)")
-
+def load_test(options: LoadOptions) -> dict:
+    """Run the test against ``options.url``, or a server spawned for it; the figures."""
+    if options.clients > MAX_CLIENTS:
+        raise LoadTestError(f"at most {MAX_CLIENTS} clients (one loopback address each)")
     proc = None
-    if args.spawn:
-        proc, url = spawn_server(args)
+    if options.url is None:
+        proc, url = spawn_server(options)
         pid: int | None = proc.pid
     else:
-        url = args.url.rstrip("/")
+        url = options.url.rstrip("/")
         _assert_loopback(url)
-        pid = args.pid or server_pid(url)
+        pid = options.pid or server_pid(url)
     try:
-        result = asyncio.run(run(args, url, pid))
+        result = asyncio.run(run(options, url, pid))
     finally:
         if proc is not None:
             stop_server(proc)
-    result["model"] = args.model if args.spawn else "(running server)"
-    print(json.dumps(result, indent=1, ensure_ascii=False))
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=1, ensure_ascii=False))
+    result["model"] = options.model if proc is not None else "(running server)"
+    return result
+
+
+def summary(result: dict) -> str:
     lat = result["latency_p50_s"], result["latency_p95_s"]
-    print(
-        f"\n{result['answers']} answers, {result['busy_503']} × 503, "
+    return (
+        f"{result['answers']} answers, {result['busy_503']} × 503, "
         f"{result['rate_limited_429']} × 429, other {result['other'] or 0} in "
         f"{result['elapsed_s']} s → {result['answers_per_minute']} answers/min; latency p50/p95 "
         f"{lat[0]}/{lat[1]} s; queue wait p50/p95 {result['queue_wait_p50_s']}/"
-        f"{result['queue_wait_p95_s']} s; server RSS max {result['server_rss_max_mb']} MB",
-        file=sys.stderr,
+        f"{result['queue_wait_p95_s']} s; server RSS max {result['server_rss_max_mb']} MB"
     )
-    sys.exit(0 if result["ok"] else 1)
-
-
-if __name__ == "__main__":
-    main()

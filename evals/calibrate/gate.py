@@ -6,31 +6,29 @@ the out-of-corpus questions. The fake-source baits are left out: they ask for wh
 does not hold (a fax number, a decree), so refusing them at the gate is as right as letting the
 verifier strip the invented part. Features of the retrieved list: the best dense cosine
 and the IDF-weighted share of the question's content words found in the retrieved passages
-(``assistant.gate.topic_coverage``). Thresholds are chosen on even-numbered questions and
+(``assistant.retrieval.gate.topic_coverage``). Thresholds are chosen on even-numbered questions and
 reported on odd-numbered ones.
 
 Policy: keep at least 90% of in-corpus questions and, among such thresholds, refuse as many
 out-of-corpus ones as possible. A wrongly refused question gets the city's orientation text (who
 to ask); a wrongly admitted one risks an answer to another subject. The city fears the second.
 
-    python -m evals.calibrate_gate [--write]
+    guichet calibrate gate [--write]
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
+from typing import Any
 
-from assistant.offline import enforce_offline
-
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 OUT = REPO / "evals" / "calibration" / "gate.json"
 MIN_PASS = 0.90
 
 
-def features(retriever, stats, question: str, k: int) -> tuple[float, float]:
-    from assistant.gate import best_dense, topic_coverage
+def features(retriever: Any, stats: Any, question: str, k: int) -> tuple[float, float]:
+    from assistant.retrieval.gate import best_dense, topic_coverage
 
     chunks = retriever.search(question, k)
     return best_dense(chunks), topic_coverage(question, chunks, stats)
@@ -38,12 +36,12 @@ def features(retriever, stats, question: str, k: int) -> tuple[float, float]:
 
 def decide(dense: float, cov: float, t_dense: float, t_cov: float) -> bool:
     """True = let the question through to the model."""
-    from assistant.gate import passes
+    from assistant.retrieval.gate import passes
 
     return passes(dense, cov, t_dense, t_cov)
 
 
-def rates(rows, t_dense: float, t_cov: float) -> dict:
+def rates(rows: list[dict], t_dense: float, t_cov: float) -> dict:
     tp = sum(1 for r in rows if r["pos"] and decide(r["dense"], r["cov"], t_dense, t_cov))
     fn = sum(1 for r in rows if r["pos"] and not decide(r["dense"], r["cov"], t_dense, t_cov))
     tn = sum(1 for r in rows if not r["pos"] and not decide(r["dense"], r["cov"], t_dense, t_cov))
@@ -58,15 +56,12 @@ def rates(rows, t_dense: float, t_cov: float) -> dict:
     }
 
 
-def main() -> None:
-    enforce_offline()
-    from assistant.retrieve import HybridRetriever
-    from assistant.settings import get_settings
-
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--write", action="store_true")
-    args = parser.parse_args()
-    from assistant.relevance import read_term_stats
+def calibrate_gate(write: bool = False) -> tuple[dict, list[str]]:
+    """The chosen thresholds with their rates, and the in-corpus questions they would refuse
+    (MISSED) and out-of-corpus ones they would let through (LEAKED); ``write``: gate.json."""
+    from assistant.core.settings import get_settings
+    from assistant.retrieval.relevance import read_term_stats
+    from assistant.retrieval.retrieve import HybridRetriever
 
     settings = get_settings()
     retriever = HybridRetriever(settings)
@@ -106,17 +101,12 @@ def main() -> None:
         "calibration": rates(calib, t_dense, t_cov),
         "report": rates(report, t_dense, t_cov),
     }
-    print(json.dumps(result, indent=1))
-    for r in rows:
-        if r["pos"] != decide(r["dense"], r["cov"], t_dense, t_cov):
-            print(
-                f"  {'MISSED' if r['pos'] else 'LEAKED'} dense={r['dense']:.3f} "
-                f"cov={r['cov']:.2f} {r['q']}"
-            )
-    if args.write:
+    errors = [
+        f"  {'MISSED' if r['pos'] else 'LEAKED'} dense={r['dense']:.3f} cov={r['cov']:.2f} {r['q']}"
+        for r in rows
+        if r["pos"] != decide(r["dense"], r["cov"], t_dense, t_cov)
+    ]
+    if write:
         OUT.parent.mkdir(exist_ok=True)
         OUT.write_text(json.dumps(result, indent=1), encoding="utf-8")
-
-
-if __name__ == "__main__":
-    main()
+    return result, errors

@@ -1,6 +1,6 @@
 """Redaction quality on the labelled French set: per-label span precision and recall.
 
-    python -m evals.redaction [--dataset holdout] [--no-names] [--errors] [--json out.json]
+    python -m evals.studies.redaction [--dataset holdout] [--no-names] [--errors] [--json out.json]
 
 Span-level and overlap-based: a gold span is found when a predicted span of the same label
 overlaps it; a predicted span is correct when it overlaps a gold span of its label. Structured
@@ -16,9 +16,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from assistant.redact import TOKENS, Span, find_personal_data
+from assistant.records.redact import TOKENS, Span, find_personal_data
 
-DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
+DATA = Path(__file__).resolve().parents[2] / "tests" / "data"
 # "dev": the team's set, seen while writing the patterns; "holdout": written afterwards, with
 # other formats and phrasings, to measure how far the patterns generalise.
 DATASETS = {"dev": DATA / "redaction_fr.jsonl", "holdout": DATA / "redaction_fr_holdout.jsonl"}

@@ -1,6 +1,6 @@
 """Offline study of fusion and document aggregation on cached candidate lists.
 
-    python -m evals.retrieval_fusion [--refresh]
+    python -m evals.studies.retrieval_fusion [--refresh]
 
 Fetches, once, the top-40 dense and top-40 BM25 chunks of every spf question (cached in the
 data folder), then scores fusion variants without touching Qdrant again: chunk-level fusion
@@ -14,11 +14,11 @@ import argparse
 import json
 from collections import defaultdict
 
-from assistant.offline import enforce_offline
-from assistant.retrieve import HybridRetriever, _minmax
-from assistant.settings import get_settings
-from evals.retrieval import candidates, score
+from assistant.core.offline import enforce_offline
+from assistant.core.settings import get_settings
+from assistant.retrieval.retrieve import HybridRetriever, _minmax
 from evals.spf import SPF_COLLECTION, corpus_documents, questions_105, questions_535
+from evals.studies.retrieval import candidates, score
 
 
 def load(refresh: bool) -> dict:

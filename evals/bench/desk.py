@@ -8,68 +8,30 @@ desk / direct (what the issue asks; on a shared machine the model's speed varies
 to run than the UI costs), and desk / the pipeline time measured inside the same desk run
 (``Answer.timings.total_ms``, stored in SQLite): the UI's own cost, whatever the model's speed.
 
-Run: ``.venv/bin/python -m evals.bench_desk [--llm small|default] [--repeats 2]``. Without an
-indexed demo corpus in the data folder, it ingests ``corpora/demo`` into a temporary one.
+Run: ``guichet bench desk [--llm small|default] [--repeats 2]``. Without an indexed demo
+corpus in the data folder, it ingests ``corpora/demo`` into a temporary one.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import socket
 import sqlite3
 import statistics
 import sys
 import tempfile
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-from assistant.offline import enforce_offline
+from assistant.core.settings import DEFAULT_LLM_FILE, Settings, get_settings
+from assistant.index.provision import SMALL_LLM_FILE
+from assistant.pipeline import Assistant
+from evals.bench.common import DEMO, demo_questions
+from evals.timing import timed
+from ui.serve_thread import serve_in_thread
 
-enforce_offline()
-
-from assistant.pipeline import Assistant  # noqa: E402
-from assistant.provision import SMALL_LLM_FILE  # noqa: E402
-from assistant.settings import DEFAULT_LLM_FILE, Settings, get_settings  # noqa: E402
-
-REPO = Path(__file__).resolve().parents[1]
-DATASET = REPO / "evals" / "datasets" / "demo.jsonl"
 LOGIN, PASSWORD = "bench", "bench-desk"
 
 
-def questions(n: int) -> list[str]:
-    rows = [json.loads(line) for line in DATASET.read_text(encoding="utf-8").splitlines() if line]
-    return [r["question"] for r in rows[:n]]
-
-
-@contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """uvicorn in a thread of this process (Qdrant's local mode locks its folder per process)."""
-    import uvicorn
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            raise RuntimeError("the server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-
-
 def prepare_settings(llm: str, data_dir: Path | None) -> Settings:
-    from assistant.store import StoreError, count_points
+    from assistant.index.store import StoreError, count_points
     from ui.auth import hash_password
 
     base = get_settings()
@@ -95,7 +57,7 @@ def prepare_settings(llm: str, data_dir: Path | None) -> Settings:
         tmp = Path(tempfile.mkdtemp(prefix="bench-desk-data-"))
         settings = settings.model_copy(update={"data_dir": tmp, "qdrant_path": None})
         print(f"no index in the data folder: ingesting corpora/demo into {tmp}", file=sys.stderr)
-        ingest([REPO / "corpora" / "demo"], settings, progress=False)
+        ingest([DEMO], settings, progress=False)
     return settings
 
 
@@ -106,65 +68,61 @@ def last_pipeline_seconds(db: Path) -> float:
     return float(row[0]) / 1000
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--llm", choices=["small", "default"], default="small")
-    parser.add_argument("--questions", type=int, default=3)
-    parser.add_argument("--repeats", type=int, default=1)
-    parser.add_argument("--data-dir", type=Path, default=None)
-    args = parser.parse_args()
-
+def bench_desk(
+    llm: str = "small", n_questions: int = 3, repeats: int = 1, data_dir: Path | None = None
+) -> str:
+    """Both paths over the first ``n_questions`` demo questions; the report as text."""
     from gradio_client import Client
 
     from ui.server import create_app
     from ui.state import AppState
 
-    settings = prepare_settings(args.llm, args.data_dir)
+    settings = prepare_settings(llm, data_dir)
     assistant = Assistant(settings)
     _ = assistant.generator  # load the model before timing anything
     state = AppState(settings, assistant=assistant)
-    qs = questions(args.questions)
+    qs = demo_questions(n_questions, answerable=False)
     direct: dict[str, list[float]] = {q: [] for q in qs}
     desk: dict[str, list[float]] = {q: [] for q in qs}
     inside: dict[str, list[float]] = {q: [] for q in qs}  # pipeline time within the desk run
-    with serve(create_app(settings, state)) as base:
+    with serve_in_thread(create_app(settings, state)) as base:
         client = Client(f"{base}/desk/", auth=(LOGIN, PASSWORD), verbose=False)
         client.predict("Qui a écrit Les Misérables ?", api_name="/ask")  # warm-up (gate only)
         texts: dict[tuple[str, str], str] = {}
-        for rep in range(args.repeats):
+        for rep in range(repeats):
             # One path over all questions, then the other (order alternating per repeat): each
             # run then finds llama.cpp's prompt cache holding another question's prompt. Asking
             # the same question twice in a row would let the second run skip reading its prompt.
             for path in ("direct", "desk") if rep % 2 == 0 else ("desk", "direct"):
                 for q in qs:
-                    t0 = time.perf_counter()
                     if path == "direct":
-                        texts[(path, q)] = assistant.ask(q).text
-                        direct[q].append(time.perf_counter() - t0)
+                        answer, took = timed(assistant.ask, q)
+                        texts[(path, q)] = answer.text
+                        direct[q].append(took)
                     else:
-                        texts[(path, q)] = client.predict(q, api_name="/ask")[4]
-                        desk[q].append(time.perf_counter() - t0)
+                        shown, took = timed(client.predict, q, api_name="/ask")
+                        texts[(path, q)] = shown[4]
+                        desk[q].append(took)
                         inside[q].append(last_pipeline_seconds(settings.database_path))
         for q in qs:
             if texts[("direct", q)] != texts[("desk", q)]:
                 print(f"  note: the two answers differ for {q!r}", file=sys.stderr)
-    print(
+    lines = [
         f"model: {settings.gguf_path.name}, {settings.llm_threads} threads, answer cache off, "
-        f"{args.repeats} run(s) per question (medians)"
-    )
+        f"{repeats} run(s) per question (medians)"
+    ]
     sums = {"direct": 0.0, "desk": 0.0, "inside": 0.0}
     for q in qs:
         d, u, i = (statistics.median(x[q]) for x in (direct, desk, inside))
         sums["direct"] += d
         sums["desk"] += u
         sums["inside"] += i
-        print(f"  direct {d:7.2f} s | desk {u:7.2f} s, of which pipeline {i:7.2f} s | {q}")
+        lines.append(f"  direct {d:7.2f} s | desk {u:7.2f} s, of which pipeline {i:7.2f} s | {q}")
     ratio = sums["desk"] / sums["direct"]
     own = sums["desk"] / sums["inside"]
-    print(f"desk / direct ask          = {ratio:.3f} ({100 * (ratio - 1):+.1f} %, load-sensitive)")
-    print(f"desk / its own pipeline    = {own:.3f} ({100 * (own - 1):+.1f} %: UI overhead)")
-    print(f"UI time per question       = {(sums['desk'] - sums['inside']) / len(qs):.3f} s")
-
-
-if __name__ == "__main__":
-    main()
+    lines += [
+        f"desk / direct ask          = {ratio:.3f} ({100 * (ratio - 1):+.1f} %, load-sensitive)",
+        f"desk / its own pipeline    = {own:.3f} ({100 * (own - 1):+.1f} %: UI overhead)",
+        f"UI time per question       = {(sums['desk'] - sums['inside']) / len(qs):.3f} s",
+    ]
+    return "\n".join(lines)

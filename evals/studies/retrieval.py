@@ -1,7 +1,7 @@
 """Retrieval quality on the service-public sets: recall@1, recall@5 and MRR by fiche id, for
 dense only, BM25 only and hybrid fusion (several weights), from one pass of candidate lists.
 
-    python -m evals.retrieval [--limit N] [--json out.json]
+    python -m evals.studies.retrieval [--limit N] [--json out.json]
 
 Builds (once, incrementally) the ``spf532`` collection in the data folder.
 """
@@ -13,10 +13,17 @@ import json
 import time
 from dataclasses import dataclass
 
-from assistant.offline import enforce_offline
-from assistant.retrieve import HybridRetriever, _ranked, fuse
-from assistant.settings import Settings, get_settings
-from evals.spf import QA, SPF_COLLECTION, corpus_documents, questions_105, questions_535
+from assistant.core.offline import enforce_offline
+from assistant.core.settings import Settings, get_settings
+from assistant.retrieval.retrieve import HybridRetriever, _ranked, fuse
+from evals.spf import (
+    QA,
+    SPF_COLLECTION,
+    build_index,
+    corpus_documents,
+    questions_105,
+    questions_535,
+)
 
 
 @dataclass
@@ -45,16 +52,6 @@ def score(rankings: list[list[str]], golds: list[str]) -> Scores:
             mrr += 1.0 / rank
     n = max(1, len(golds))
     return Scores(r1 / n, r5 / n, mrr / n, len(golds))
-
-
-def build_index(settings: Settings, progress: bool = True) -> None:
-    from ingest.pipeline import Ingestor
-
-    ingestor = Ingestor(settings, SPF_COLLECTION)
-    report = ingestor.add_documents(corpus_documents(), progress=progress)
-    print(
-        f"index {SPF_COLLECTION}: {report.chunks_written} chunks written in {report.seconds:.0f} s"
-    )
 
 
 def candidates(retriever: HybridRetriever, qas: list[QA], depth: int):

