@@ -26,7 +26,7 @@ lint:
 	$(BIN)/mypy
 
 bench: setup
-	$(BIN)/python -m evals.bench
+	$(BIN)/guichet bench all
 
 eval: setup
 	$(BIN)/guichet eval run --dataset demo
