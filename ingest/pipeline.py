@@ -1,16 +1,17 @@
 """Incremental ingestion: files → documents → chunks → embeddings → Qdrant.
 
-llama-index's ``IngestionPipeline`` does the work (chunker + embedder as transformations, the
-``QdrantVectorStore`` as sink) and its docstore decides what changed (``UPSERTS``: a document
-whose hash changed has its old chunks deleted before the new ones are written).
+Every file met is in the report: ingested (``ok``), ``unchanged``, ``failed`` with a reason,
+``skipped`` (not supported, hidden, ignored: ``ingest/discovery.py``) or ``pruned``. A PDF's
+pages that could not be indexed (OCR too uncertain) are listed on its outcome.
 
-What we add around it, and why:
-- a file-level hash (``file::<doc_id>`` in the same docstore) so an unchanged file is not even
+What we add around llama-index, and why:
+- a file-level hash (``file::<doc_id>`` in the docstore) so an unchanged file is not even
   parsed again: a re-ingest of an unchanged corpus costs a hash per file;
-- small batches with an atomic docstore save after each, so a killed ingest resumes where it
-  stopped. Chunk ids are deterministic (uuid5 of document id and position), so chunks written
-  before a kill are overwritten, not duplicated, and a changed document's hash mismatch makes
-  the pipeline delete all its chunks before rewriting them;
+- batches bounded by chunks and bytes, saved as they complete (``ingest/batches.py``), fed
+  by files read one document at a time (a scanned PDF one page at a time), so a killed
+  ingest resumes where it stopped and loses at most one small batch. Chunk ids are
+  deterministic (uuid5 of document id and position), so chunks written before a kill are
+  overwritten, not duplicated;
 - ``prune``: documents of the collection that were not seen under the given paths are removed.
 """
 
@@ -20,25 +21,29 @@ import errno
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from llama_index.core.ingestion import DocstoreStrategy, IngestionPipeline
 from llama_index.core.schema import Document
 from llama_index.core.storage.docstore import SimpleDocumentStore
 from tqdm import tqdm
 
-from assistant import messages as msg
-from assistant.embedding import LlamaIndexEmbedding, load_embedder
-from assistant.settings import Settings
-from assistant.store import vector_store
+from assistant.core import messages as msg
+from assistant.core.settings import Settings
+from assistant.index.embedding import LlamaIndexEmbedding, load_embedder
+from assistant.index.store import vector_store
+from ingest.batches import ChunkWriter, forget_partial
 from ingest.chunking import SectionChunker
-from ingest.loaders import SUPPORTED_SUFFIXES, LoadError, load_file
+from ingest.discovery import Found, discover, walk
+from ingest.loaders import LoadError, LoadOptions, LoadStream, open_file
+
+__all__ = ["FILE_KEY", "IngestError", "IngestReport", "Ingestor", "discover", "ingest"]
 
 FILE_KEY = "file::"
 
@@ -54,7 +59,7 @@ def _disk_full(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.OperationalError) and "full" in str(exc)
 
 
-Status = Literal["ok", "unchanged", "failed", "pruned"]
+Status = Literal["ok", "unchanged", "failed", "skipped", "pruned"]
 
 
 @dataclass
@@ -64,6 +69,8 @@ class FileOutcome:
     reason: str = ""
     chunks: int = 0
     warnings: list[str] = field(default_factory=list)
+    # (page, reason) of the pages not indexed, e.g. OCR too uncertain
+    failed_pages: list[tuple[int, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -80,10 +87,16 @@ class IngestReport:
     def failed(self) -> list[FileOutcome]:
         return [f for f in self.files if f.status == "failed"]
 
+    @property
+    def skipped(self) -> list[FileOutcome]:
+        return [f for f in self.files if f.status == "skipped"]
+
     def summary(self) -> str:
+        pages = sum(len(f.failed_pages) for f in self.files)
         return (
             f"{self.count('ok')} ingérés, {self.count('unchanged')} inchangés, "
-            f"{self.count('failed')} en échec, {self.count('pruned')} retirés · "
+            f"{self.count('failed')} en échec, {self.count('skipped')} ignorés, "
+            f"{self.count('pruned')} retirés · {pages} pages non indexées · "
             f"{self.chunks_written} passages écrits · {self.seconds:.1f} s"
         )
 
@@ -111,23 +124,6 @@ def save_report(report: IngestReport, settings: Settings) -> Path:
     return path
 
 
-def discover(paths: Iterable[Path]) -> Iterator[tuple[Path, Path]]:
-    """(file, root) pairs, sorted so ids and batches are reproducible; hidden files skipped."""
-    for path in paths:
-        path = Path(path)
-        if path.is_file():
-            yield path, path.parent
-        elif path.is_dir():
-            for file in sorted(p for p in path.rglob("*") if p.is_file()):
-                rel = file.relative_to(path)
-                if any(part.startswith(".") for part in rel.parts):
-                    continue
-                if file.suffix.lower() in SUPPORTED_SUFFIXES:
-                    yield file, path
-        else:
-            raise FileNotFoundError(f"chemin introuvable : {path}")
-
-
 def file_id(file: Path, root: Path) -> str:
     return file.relative_to(root).as_posix()
 
@@ -138,6 +134,19 @@ def file_hash(file: Path) -> str:
         while block := fh.read(1 << 20):
             digest.update(block)
     return digest.hexdigest()
+
+
+def page_count(file: Path) -> int:
+    """Pages of a PDF (the progress bar's units), 1 for any other file."""
+    if file.suffix.lower() != ".pdf":
+        return 1
+    import pymupdf
+
+    try:
+        with pymupdf.open(file) as pdf:
+            return max(1, pdf.page_count)
+    except Exception:  # reported by the loader; here it only sizes the bar
+        return 1
 
 
 def load_docstore(path: Path) -> SimpleDocumentStore:
@@ -166,12 +175,28 @@ def _docs_of_file(hashes: dict[str, str], fid: str) -> list[str]:
     return [k for k in hashes if k == fid or k.startswith(fid + "#p")]
 
 
-def _forget(docstore: SimpleDocumentStore, store, doc_ids: Iterable[str]) -> None:
+def _forget(docstore: SimpleDocumentStore, store: Any, doc_ids: Iterable[str]) -> None:
     for doc_id in doc_ids:
         store.delete(doc_id)
         docstore.delete_ref_doc(doc_id, raise_error=False)
         docstore.delete_document(doc_id, raise_error=False)
         docstore._kvstore.delete(doc_id, collection=docstore._metadata_collection)
+        forget_partial(docstore, doc_id)
+
+
+def load_options(settings: Settings) -> LoadOptions:
+    return LoadOptions(
+        ocr=settings.ocr,
+        ocr_language=settings.ocr_language,
+        ocr_dpi=settings.ocr_dpi,
+        ocr_min_confidence=settings.ocr_min_confidence,
+        ocr_cache=settings.data_dir / "ocr-cache",
+        office_timeout_s=settings.office_timeout_s,
+    )
+
+
+def _content_hash(doc: Document) -> None:
+    doc.metadata.setdefault("content_hash", hashlib.sha256(doc.text.encode()).hexdigest()[:16])
 
 
 class Ingestor:
@@ -182,18 +207,32 @@ class Ingestor:
         self.store = vector_store(settings, self.collection, self.embedder.dim)
         self.docstore_path = settings.docstore_file(self.collection)
         self.docstore = load_docstore(self.docstore_path)
-        self.pipeline = IngestionPipeline(
-            transformations=[
-                SectionChunker(
-                    chunk_chars=settings.chunk_chars, overlap_chars=settings.chunk_overlap_chars
-                ),
-                LlamaIndexEmbedding(self.embedder, embed_batch_size=settings.embed_batch_size),
-            ],
-            vector_store=self.store,
-            docstore=self.docstore,
-            docstore_strategy=DocstoreStrategy.UPSERTS,
-            disable_cache=True,
+        self.chunker = SectionChunker(
+            chunk_chars=settings.chunk_chars, overlap_chars=settings.chunk_overlap_chars
         )
+        self.embed_model = LlamaIndexEmbedding(
+            self.embedder, embed_batch_size=settings.embed_batch_size
+        )
+        self.options = load_options(settings)
+        self._before: dict[str, list[str]] = {}
+
+    def _writer(self, bar: Any = None) -> ChunkWriter:
+        def stored(n: int) -> None:
+            if bar is not None:
+                bar.set_postfix_str(f"{writer.stored} passages", refresh=False)
+
+        writer = ChunkWriter(
+            chunker=self.chunker.split,
+            embed=self.embed_model,
+            store=self.store,
+            docstore=self.docstore,
+            save=lambda: save_docstore(self.docstore, self.docstore_path),
+            max_chunks=self.settings.ingest_batch_chunks,
+            max_bytes=self.settings.ingest_batch_kb * 1024,
+            max_documents=self.settings.ingest_batch_docs,
+            on_stored=stored,
+        )
+        return writer
 
     def run(self, paths: list[Path], *, prune: bool = False, progress: bool = True) -> IngestReport:
         try:
@@ -206,72 +245,79 @@ class Ingestor:
     def _run(self, paths: list[Path], *, prune: bool, progress: bool) -> IngestReport:
         start = time.perf_counter()
         report = IngestReport(self.collection)
-        max_bytes = int(self.settings.max_file_mb * 1024 * 1024)
-        files = list(discover(paths))
+        found = list(walk(paths))
+        pages = {f.path: page_count(f.path) for f in found if f.skipped is None}
+        bar = tqdm(total=sum(pages.values()), unit="page", desc="ingest", disable=not progress)
+        writer = self._writer(bar)
+        # The documents of each file before this run: those a new version lacks are removed.
+        self._before = {}
+        for doc_id in known_hashes(self.docstore):
+            if not doc_id.startswith(FILE_KEY):
+                self._before.setdefault(re.sub(r"#p\d+$", "", doc_id), []).append(doc_id)
         seen: set[str] = set()
-        bar = tqdm(total=len(files), unit="fichier", desc="ingest", disable=not progress)
-        batch: list[tuple[Path, Path]] = []
-        for item in files:
-            batch.append(item)
-            if len(batch) >= self.settings.ingest_batch_docs:
-                self._run_batch(batch, report, seen, max_bytes, bar)
-                batch = []
-        if batch:
-            self._run_batch(batch, report, seen, max_bytes, bar)
+        for item in found:
+            if item.skipped is not None:
+                report.files.append(FileOutcome(item.doc_id, "skipped", item.skipped))
+                continue
+            fid = file_id(item.path, item.root)
+            seen.add(fid)
+            self._ingest_file(item, fid, report, writer, bar, pages[item.path])
+        writer.flush()
         bar.close()
+        report.chunks_written = writer.stored
         if prune:
             self._prune(seen, report)
         report.seconds = time.perf_counter() - start
         save_report(report, self.settings)
         return report
 
-    def _run_batch(self, batch, report, seen, max_bytes, bar) -> None:
-        hashes = known_hashes(self.docstore)
-        documents: list[Document] = []
-        new_file_hashes: dict[str, str] = {}
-        outcomes: dict[str, FileOutcome] = {}
-        stale: list[str] = []
-        for file, root in batch:
-            fid = file_id(file, root)
-            seen.add(fid)
-            try:
-                digest = file_hash(file)
-            except OSError as exc:
-                report.files.append(FileOutcome(fid, "failed", f"lecture impossible : {exc}"))
-                continue
-            if hashes.get(FILE_KEY + fid) == digest:
-                report.files.append(FileOutcome(fid, "unchanged"))
-                continue
-            try:
-                loaded = load_file(file, root, max_bytes=max_bytes)
-            except LoadError as exc:
-                report.files.append(FileOutcome(fid, "failed", str(exc)))
-                continue
-            new_ids = {d.id_ for d in loaded.documents}
-            stale += [d for d in _docs_of_file(hashes, fid) if d not in new_ids]
-            for doc in loaded.documents:
-                doc.metadata["content_hash"] = hashlib.sha256(doc.text.encode()).hexdigest()[:16]
-            documents += loaded.documents
-            new_file_hashes[FILE_KEY + fid] = digest
-            outcome = FileOutcome(fid, "ok", warnings=loaded.warnings)
-            outcomes.update({d.id_: outcome for d in loaded.documents})
-            report.files.append(outcome)
+    def _ingest_file(
+        self,
+        item: Found,
+        fid: str,
+        report: IngestReport,
+        writer: ChunkWriter,
+        bar: Any,
+        pages: int,
+    ) -> None:
+        max_bytes = int(self.settings.max_file_mb * 1024 * 1024)
+        try:
+            digest = file_hash(item.path)
+        except OSError as exc:
+            report.files.append(FileOutcome(fid, "failed", f"lecture impossible : {exc}"))
+            bar.update(pages)
+            return
+        if self.docstore.get_document_hash(FILE_KEY + fid) == digest:
+            report.files.append(FileOutcome(fid, "unchanged"))
+            bar.update(pages)
+            return
+        outcome = FileOutcome(fid, "ok")
+        report.files.append(outcome)
+        stream: LoadStream | None = None
+        done = 0
+        ids: set[str] = set()
+        try:
+            stream = open_file(item.path, item.root, max_bytes=max_bytes, options=self.options)
+            outcome.warnings, outcome.failed_pages = stream.warnings, stream.failed_pages
+            for doc in stream.documents:
+                _content_hash(doc)
+                ids.add(doc.id_)
+                writer.add(doc, outcome)
+                page = doc.metadata.get("page") or 1
+                bar.update(max(0, min(page, pages) - done))
+                done = max(done, min(page, pages))
+        except LoadError as exc:
+            outcome.status, outcome.reason = "failed", str(exc)
+            if ids:  # documents of a file that failed half-way must not stay indexed
+                writer.flush()
+                _forget(self.docstore, self.store, ids)
+            bar.update(max(0, pages - done))
+            return
+        bar.update(max(0, pages - done))
+        stale = [d for d in self._before.get(fid, []) if d not in ids]
         if stale:
             _forget(self.docstore, self.store, stale)
-        report.chunks_written += self._write(documents, outcomes)
-        self.docstore.set_document_hashes(new_file_hashes)
-        save_docstore(self.docstore, self.docstore_path)
-        bar.update(len(batch))
-
-    def _write(self, documents: list[Document], outcomes: dict[str, FileOutcome]) -> int:
-        if not documents:
-            return 0
-        nodes = self.pipeline.run(documents=documents, store_doc_text=False)
-        for node in nodes:
-            owner = outcomes.get(node.ref_doc_id or "")
-            if owner is not None:
-                owner.chunks += 1
-        return len(nodes)
+        writer.file_done(FILE_KEY + fid, digest)
 
     def add_documents(self, documents: list[Document], *, progress: bool = True) -> IngestReport:
         """Ingest documents that do not come from files (e.g. an eval corpus in one JSON),
@@ -286,23 +332,18 @@ class Ingestor:
     def _add_documents(self, documents: list[Document], *, progress: bool) -> IngestReport:
         start = time.perf_counter()
         report = IngestReport(self.collection)
-        step = self.settings.ingest_batch_docs
-        for i in tqdm(
-            range(0, len(documents), step), desc="ingest", unit="lot", disable=not progress
-        ):
-            batch = documents[i : i + step]
-            outcomes = {d.id_: FileOutcome(d.id_, "ok") for d in batch}
-            for doc in batch:
-                doc.metadata.setdefault(
-                    "content_hash", hashlib.sha256(doc.text.encode()).hexdigest()[:16]
-                )
-            written = self._write(batch, outcomes)
-            report.chunks_written += written
-            for outcome in outcomes.values():
-                if written and outcome.chunks == 0:
-                    outcome.status = "unchanged"
-            report.files += outcomes.values()
-            save_docstore(self.docstore, self.docstore_path)
+        bar = tqdm(total=len(documents), desc="ingest", unit="doc", disable=not progress)
+        writer = self._writer(bar)
+        for doc in documents:
+            _content_hash(doc)
+            outcome = FileOutcome(doc.id_, "ok")
+            if not writer.add(doc, outcome):
+                outcome.status = "unchanged"
+            report.files.append(outcome)
+            bar.update(1)
+        writer.flush()
+        bar.close()
+        report.chunks_written = writer.stored
         report.seconds = time.perf_counter() - start
         return report
 
