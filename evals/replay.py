@@ -18,7 +18,8 @@ from assistant.core.answer import Answer
 from assistant.core.settings import Settings
 from evals import metrics
 from evals.datasets import EvalItem
-from evals.report import md_table, verifier_summary
+from evals.figures import verifier_summary
+from evals.report import md_table
 from evals.results import load_folder
 
 COLUMNS = ("sentences", "removed_unsupported", "removed_good", "kept_unsupported", "kept_good")

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.core.settings import Settings, get_settings
-from evals.report import build
+from evals.figures import build
 from evals.run import REPORTS, RunConfig, run
 
 

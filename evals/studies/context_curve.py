@@ -15,7 +15,8 @@ import argparse
 import json
 from pathlib import Path
 
-from evals.report import md_table, summarise
+from evals.figures import summarise
+from evals.report import md_table
 from evals.results import load_folder
 
 
