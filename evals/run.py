@@ -30,7 +30,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import time
 import tomllib
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -44,6 +43,7 @@ from assistant.core.settings import Settings, get_settings
 from evals.datasets import CORPORA, EvalItem, load_dataset
 from evals.report import write_reports
 from evals.results import read_results, rescore
+from evals.timing import Stopwatch
 
 REPO = Path(__file__).resolve().parents[1]
 REPORTS = REPO / "reports"
@@ -160,7 +160,7 @@ def posthoc_decisions(assistant, answer: Answer) -> list[dict]:
 def answer_item(assistant, item: EvalItem, verify: bool) -> dict:
     from assistant.pipeline import QuestionRejected
 
-    started = time.perf_counter()
+    clock = Stopwatch()
     answer: Answer | None = None
     rejected_input = None
     error = None
@@ -178,7 +178,7 @@ def answer_item(assistant, item: EvalItem, verify: bool) -> dict:
         "error": error,
         "retrieved": retrieved,
         "posthoc": posthoc,
-        "seconds": time.perf_counter() - started,
+        "seconds": clock.seconds,
     }
 
 
@@ -252,7 +252,7 @@ def run(
     done = {(r["id"], r["config_hash"]) for r in existing if not r.get("error")}
     items = list(iter_items(datasets, limit))
     wanted = {i.id for _, i in items}
-    started = time.perf_counter()
+    clock = Stopwatch()
     embedder = load_embedder(settings.embedder)
     collections = dict(collections or {})
     hashes: dict[str, str] = {}
@@ -322,7 +322,7 @@ def run(
         del assistants, generator
 
     meta_path.write_text(json.dumps(meta, indent=1, default=str), encoding="utf-8")
-    result = RunResult(folder, records, hashes, time.perf_counter() - started)
+    result = RunResult(folder, records, hashes, clock.seconds)
     if write_report:
         write_reports(folder, [r for r in records if r["config_hash"] in hashes.values()])
     return result

@@ -17,13 +17,13 @@ on cached answers. Writes ``reports/<date>-smoke/`` like ``guichet eval run``.
 from __future__ import annotations
 
 import datetime as dt
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.core.settings import Settings, get_settings
 from evals.figures import build
 from evals.run import REPORTS, RunConfig, run
+from evals.timing import Stopwatch
 
 
 @dataclass
@@ -65,7 +65,7 @@ def run_smoke(
 ) -> SmokeResult:
     folder = folder or out / f"{dt.date.today().isoformat()}-smoke"
     (folder / "results.jsonl").unlink(missing_ok=True)
-    started = time.perf_counter()
+    clock = Stopwatch()
     result = run(
         ["smoke"],
         config=RunConfig(name="smoke", datasets=["smoke"], models=[model]),
@@ -77,7 +77,7 @@ def run_smoke(
     failures = gate(result.records)
     data = build(result.records)
     summary: dict = next(iter(data["models"].values()), {})
-    return SmokeResult(not failures, time.perf_counter() - started, folder, failures, summary)
+    return SmokeResult(not failures, clock.seconds, folder, failures, summary)
 
 
 def describe(result: SmokeResult) -> str:

@@ -3,11 +3,11 @@ prompt and grammar the pipeline builds, from the same cache state every time."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
 from assistant.core.settings import Settings
+from evals.timing import timed
 
 Messages = list[dict[str, str]]
 
@@ -61,9 +61,11 @@ def prime(llm: Any, instructions: str) -> None:
 
 def complete(llm: Any, messages: Messages, grammar: Any, max_tokens: int) -> tuple[float, int, str]:
     """(seconds, completion tokens, text) of one raw chat completion."""
-    t0 = time.perf_counter()
-    out = llm.create_chat_completion(
-        messages=messages, grammar=grammar, temperature=0.0, max_tokens=max_tokens
+    out, elapsed = timed(
+        llm.create_chat_completion,
+        messages=messages,
+        grammar=grammar,
+        temperature=0.0,
+        max_tokens=max_tokens,
     )
-    elapsed = time.perf_counter() - t0
     return elapsed, int(out["usage"]["completion_tokens"]), out["choices"][0]["message"]["content"]

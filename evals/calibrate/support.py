@@ -33,7 +33,6 @@ import hashlib
 import json
 import os
 import re
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -46,6 +45,7 @@ from assistant.grounding.facts import extract_facts, facts_missing_from, source_
 from assistant.grounding.support import SupportThresholds, support_decision
 from assistant.grounding.verify import EmbedFn, SentenceVerifier
 from evals.spf import shared_data
+from evals.timing import Stopwatch, seconds
 
 ROOT = Path(__file__).resolve().parents[2]
 QA_DIR = Path(os.environ.get("GUICHET_QA_DIR", str(shared_data() / "qa"))).resolve()
@@ -496,13 +496,12 @@ def evaluate_facts(cases: Sequence[FactCase], pairs: Sequence[Pair]) -> dict[str
 def run(
     embed: EmbedFn | None, limit: int | None = None, output: Path | None = OUTPUT
 ) -> dict[str, object]:
-    t0 = time.perf_counter()
+    clock = Stopwatch()
     questions = load_questions()[:limit] if limit else load_questions()
     fiches = load_fiches()
     pairs, fact_cases, skipped = build_pairs(questions, fiches)
-    t_build = time.perf_counter() - t0
-    featurise(pairs, embed)
-    t_embed = time.perf_counter() - t0 - t_build
+    t_build = clock.seconds
+    t_embed = seconds(featurise, pairs, embed)
     half = len(questions) // 2
     calib_ids = {q.qid for q in questions[:half]}
     calib = [p for p in pairs if p.qid in calib_ids]

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from assistant.records.redact import TOKENS, Span, find_personal_data
+from evals.timing import timed
 
 DATA = Path(__file__).resolve().parents[2] / "tests" / "data"
 # "dev": the team's set, seen while writing the patterns; "holdout": written afterwards, with
@@ -80,9 +80,8 @@ def evaluate(examples: list[Example], *, names: bool | None = None) -> Report:
     errors = []
     elapsed = 0.0
     for ex in examples:
-        t0 = time.perf_counter()
-        predicted = find_personal_data(ex.text, names=names)
-        elapsed += time.perf_counter() - t0
+        predicted, took = timed(find_personal_data, ex.text, names=names)
+        elapsed += took
         for g in ex.spans:
             scores[g.label].gold += 1
             if any(_overlaps(g, p) for p in predicted):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from dataclasses import dataclass
 
 from assistant.core.offline import enforce_offline
@@ -24,6 +23,7 @@ from evals.spf import (
     questions_105,
     questions_535,
 )
+from evals.timing import Stopwatch
 
 
 @dataclass
@@ -82,7 +82,7 @@ def evaluate(settings: Settings, sets: dict[str, list[QA]], depth: int = 40) -> 
     retriever = HybridRetriever(settings, SPF_COLLECTION)
     results: dict[str, dict[str, Scores]] = {}
     for name, qas in sets.items():
-        t0 = time.perf_counter()
+        clock = Stopwatch()
         cands = candidates(retriever, qas, depth)
         golds = [qa.doc_id for qa in qas]
         per: dict[str, Scores] = {}
@@ -97,7 +97,7 @@ def evaluate(settings: Settings, sets: dict[str, list[QA]], depth: int = 40) -> 
                 fused = [fuse(d, s, dense_weight=w, method=method) for d, s in cands]  # type: ignore[arg-type]
                 per[f"hybrid-{method}-{w}"] = score([ids(f) for f in fused], golds)
         results[name] = per
-        print(f"\n{name}: {len(qas)} questions, {time.perf_counter() - t0:.1f} s")
+        print(f"\n{name}: {len(qas)} questions, {clock.seconds:.1f} s")
         for key, s in per.items():
             print(f"  {key:22s} {s.row()}")
     return {k: {m: s.__dict__ for m, s in v.items()} for k, v in results.items()}
