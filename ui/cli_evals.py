@@ -322,6 +322,17 @@ def bench_engines(points: Annotated[int, typer.Option(help="synthetic points")] 
     _echo_json(engines_study(points))
 
 
+@bench_app.command("ocr")
+def bench_ocr(
+    pages: Annotated[int, typer.Option(help="generated pages per scan quality")] = 4,
+    dpi: Annotated[int, typer.Option(help="resolution of the generated scans")] = 200,
+) -> None:
+    """OCR pages/s and character accuracy on generated French scans (for BENCHMARKS.md)."""
+    from evals.bench.ocr import report
+
+    typer.echo(report(pages, dpi))
+
+
 @bench_app.command("desk")
 def bench_desk(
     llm: Annotated[str, typer.Option(help="small or default")] = "small",

@@ -5,12 +5,11 @@ Each page is typeset with PyMuPDF, rasterised (as a scanner would), optionally d
 back. Character accuracy is 1 - (Levenshtein distance / reference length) on text with
 whitespace collapsed. The same generator serves the tests (tests/unit/test_loaders_ocr.py).
 
-    guichet bench ocr [--pages 4] [--dpi 200]      (or python -m evals.bench.ocr)
+    guichet bench ocr [--pages 4] [--dpi 200]
 """
 
 from __future__ import annotations
 
-import argparse
 import random
 import re
 import tempfile
@@ -147,15 +146,3 @@ def report(pages: int, dpi: int) -> str:
             f"({r['min_char_accuracy']:.1%}) | {r['mean_confidence']:.1f} |"
         )
     return "\n".join(lines)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--pages", type=int, default=len(PAGES))
-    parser.add_argument("--dpi", type=int, default=200, help="resolution of the fake scan")
-    args = parser.parse_args()
-    print(report(args.pages, args.dpi))
-
-
-if __name__ == "__main__":
-    main()

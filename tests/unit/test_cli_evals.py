@@ -22,7 +22,10 @@ runner = CliRunner()
     [
         ("eval", ["run", "compare", "report", "replay", "smoke", "judge"]),
         ("calibrate", ["gate", "support", "subject", "meaning"]),
-        ("bench", ["all", "ingest", "retrieval", "answers", "threads", "engines", "desk", "load"]),
+        (
+            "bench",
+            ["all", "ingest", "retrieval", "answers", "threads", "engines", "ocr", "desk", "load"],
+        ),
     ],
 )
 def test_every_command_is_listed(group: str, commands: list[str]) -> None:
