@@ -1,4 +1,5 @@
-"""``guichet eval | calibrate | bench``: the maintainers' measuring tools (typer sub-apps).
+"""``guichet eval | calibrate``: the maintainers' measuring tools (typer sub-apps; ``guichet
+bench`` is in ``ui/cli_bench.py``).
 
 Thin on purpose: each command parses its options and calls one function of ``evals``; the
 figures, files and policies live there. ``evals`` is imported inside the commands so that
@@ -19,14 +20,11 @@ eval_app = typer.Typer(no_args_is_help=True, help="Évaluations (retrieval, hall
 calibrate_app = typer.Typer(
     no_args_is_help=True, help="Calibrations: thresholds chosen on data (evals/calibration)"
 )
-bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks: speed and memory (BENCHMARKS.md)")
 
 ReportFolder = Annotated[Path, typer.Argument(help="report folder")]
-Out = Annotated[Path | None, typer.Option(help="markdown file (default BENCHMARKS.md)")]
-Workdir = Annotated[Path | None, typer.Option(help="data folders kept here (default: temp)")]
 
 
-def _fail(message: str, code: int = 2) -> NoReturn:
+def fail(message: str, code: int = 2) -> NoReturn:
     typer.secho(message, err=True, fg=typer.colors.RED)
     raise typer.Exit(code)
 
@@ -34,7 +32,7 @@ def _fail(message: str, code: int = 2) -> NoReturn:
 def _need_results(*folders: Path) -> None:
     for folder in folders:
         if not (folder / "results.jsonl").is_file():
-            _fail(EVAL_CLI["no_results"].format(folder=folder))
+            fail(EVAL_CLI["no_results"].format(folder=folder))
 
 
 # --------------------------------------------------------------------------------------------
@@ -67,14 +65,14 @@ def eval_run(
     from evals.run import load_config, run
 
     if config is not None and not config.is_file():
-        _fail(EVAL_CLI["no_config"].format(path=config))
+        fail(EVAL_CLI["no_config"].format(path=config))
     try:
         result = run(
             dataset, config=load_config(config), models=model, limit=limit, verify=verify,
             out=out, folder=folder, rebuild=rebuild,
         )  # fmt: skip
     except (FileNotFoundError, ValueError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo(f"{len(result.records)} answers · {result.seconds:.0f} s")
     typer.echo(f"report: {result.folder / 'report.html'}")
     typer.echo(f"        {result.folder / 'report.md'}")
@@ -159,7 +157,7 @@ def eval_judge(
         try:
             summary = read_marks(folder)
         except (FileNotFoundError, ValueError) as exc:
-            _fail(str(exc))
+            fail(str(exc))
         typer.echo(json.dumps({k: v for k, v in summary.items() if k != "not_right"}))
         return
     sheet = write_sheet(folder, limit, marks_from)
@@ -172,7 +170,7 @@ def eval_judge(
 Write = Annotated[bool, typer.Option("--write", help="write evals/calibration/<name>.json")]
 
 
-def _echo_json(data: object) -> None:
+def echo_json(data: object) -> None:
     typer.echo(json.dumps(data, indent=1, ensure_ascii=False, default=str))
 
 
@@ -186,7 +184,7 @@ def calibrate_gate(write: Write = False) -> None:
     from evals.calibrate.gate import calibrate_gate as measure
 
     result, errors = measure(write)
-    _echo_json(result)
+    echo_json(result)
     for line in errors:
         typer.echo(line)
 
@@ -210,7 +208,7 @@ def calibrate_support(
     from evals.calibrate.support import calibrate_support as measure
 
     target = None if no_write else (output or OUTPUT)
-    _echo_json(
+    echo_json(
         measure(
             lexical_only=lexical_only, limit=limit, threads=threads, output=target,
             cache=not no_cache,
@@ -223,7 +221,7 @@ def calibrate_subject(write: Write = False) -> None:
     """Subject check: how much of the question a sentence's subject must cover (demo index)."""
     from evals.calibrate.subject import calibrate_subject as measure
 
-    _echo_json({k: v for k, v in measure(write).items() if k != "grid"})
+    echo_json({k: v for k, v in measure(write).items() if k != "grid"})
 
 
 @calibrate_app.command("meaning")
@@ -231,157 +229,4 @@ def calibrate_meaning() -> None:
     """Paraphrase-mode meaning checks on service-public sentences (writes meaning.json)."""
     from evals.calibrate.meaning import calibrate_meaning as measure
 
-    _echo_json(measure())
-
-
-# --------------------------------------------------------------------------------------------
-# guichet bench
-
-
-def _suite(parts: set[str], *, merge: bool, out: Path | None, workdir: Path | None, **kw) -> None:
-    from evals.bench.suite import BENCHMARKS, SuiteOptions, run_suite
-
-    options = SuiteOptions(out=out or BENCHMARKS, workdir=workdir, **kw)
-    try:
-        typer.echo(run_suite(parts, options, merge=merge))
-    except ValueError as exc:
-        _fail(str(exc))
-
-
-@bench_app.command("all")
-def bench_all(
-    questions: Annotated[int, typer.Option(help="demo questions of the answers part")] = 20,
-    skip_llm: Annotated[bool, typer.Option(help="leave out the answers part")] = False,
-    skip_100k: Annotated[bool, typer.Option(help="no 100k-point collection")] = False,
-    parts: Annotated[str, typer.Option(help="comma-separated subset")] = (
-        "ingest,retrieval,answers,threads"
-    ),
-    merge: Annotated[bool, typer.Option(help="keep the other parts' figures")] = False,
-    out: Out = None,
-    workdir: Workdir = None,
-) -> None:
-    """Every part in one run, written to BENCHMARKS.md (what `make bench` runs)."""
-    chosen = {p for p in parts.split(",") if p} - ({"answers"} if skip_llm else set())
-    _suite(chosen, merge=merge, out=out, workdir=workdir, questions=questions, skip_100k=skip_100k)
-
-
-@bench_app.command("ingest")
-def bench_ingest(out: Out = None, workdir: Workdir = None) -> None:
-    """Ingestion vs the raw embedder, re-ingest vs first (other parts of BENCHMARKS.md kept)."""
-    _suite({"ingest"}, merge=True, out=out, workdir=workdir)
-
-
-@bench_app.command("retrieval")
-def bench_retrieval(
-    skip_100k: Annotated[bool, typer.Option(help="no 100k-point collection")] = False,
-    out: Out = None,
-    workdir: Workdir = None,
-) -> None:
-    """Retrieval p50/p95 at the demo, fiche and 100k sizes; the engines at 100k."""
-    _suite({"retrieval"}, merge=True, out=out, workdir=workdir, skip_100k=skip_100k)
-
-
-@bench_app.command("answers")
-def bench_answers(
-    questions: Annotated[int, typer.Option(help="answerable demo questions")] = 20,
-    out: Out = None,
-    workdir: Workdir = None,
-) -> None:
-    """The pipeline vs raw llama.cpp on the same prompt and grammar; first sentence; cache."""
-    _suite({"answers"}, merge=True, out=out, workdir=workdir, questions=questions)
-
-
-@bench_app.command("threads")
-def bench_threads(
-    questions: Annotated[int, typer.Option(help="demo prompts")] = 4,
-    threads: Annotated[str, typer.Option(help="llama.cpp thread counts")] = "1,2,3,4",
-    embedder_only: Annotated[
-        bool, typer.Option(help="only the embedder grid, printed (BENCHMARKS.md untouched)")
-    ] = False,
-    out: Out = None,
-    workdir: Workdir = None,
-) -> None:
-    """llama.cpp at each thread count, alone and beside a busy core; the embedder grid."""
-    if embedder_only:
-        from evals.bench.threads import embedder_study, render
-
-        typer.echo("\n".join(render(embedder_study())))
-        return
-    counts = tuple(int(t) for t in threads.split(","))
-    _suite(
-        {"threads"}, merge=True, out=out, workdir=workdir, thread_questions=questions,
-        thread_counts=counts,
-    )  # fmt: skip
-
-
-@bench_app.command("engines")
-def bench_engines(points: Annotated[int, typer.Option(help="synthetic points")] = 100_000) -> None:
-    """Qdrant local mode vs qdrant-edge-py on the same synthetic points (printed)."""
-    from evals.bench.engines import engines_study
-
-    _echo_json(engines_study(points))
-
-
-@bench_app.command("ocr")
-def bench_ocr(
-    pages: Annotated[int, typer.Option(help="generated pages per scan quality")] = 4,
-    dpi: Annotated[int, typer.Option(help="resolution of the generated scans")] = 200,
-) -> None:
-    """OCR pages/s and character accuracy on generated French scans (for BENCHMARKS.md)."""
-    from evals.bench.ocr import report
-
-    typer.echo(report(pages, dpi))
-
-
-@bench_app.command("desk")
-def bench_desk(
-    llm: Annotated[str, typer.Option(help="small or default")] = "small",
-    questions: int = 3,
-    repeats: int = 1,
-    data_dir: Annotated[Path | None, typer.Option(help="data folder with the demo index")] = None,
-) -> None:
-    """UI overhead: the same questions through Assistant.ask and through the running desk."""
-    from evals.bench.desk import bench_desk as measure
-
-    if llm not in ("small", "default"):
-        _fail(EVAL_CLI["desk_llm"])
-    typer.echo(measure(llm, questions, repeats, data_dir))
-
-
-@bench_app.command("load")
-def bench_load(
-    url: Annotated[str | None, typer.Option(help="a running guichet (loopback)")] = None,
-    spawn: Annotated[bool, typer.Option(help="start `guichet serve` for the test")] = False,
-    pid: Annotated[int | None, typer.Option(help="server pid for RSS (else by port)")] = None,
-    clients: Annotated[int, typer.Option("--clients", "-n")] = 50,
-    duration: Annotated[float, typer.Option("--duration", "-t", help="seconds of asking")] = 60.0,
-    grace: Annotated[float, typer.Option(help="seconds for in-flight questions")] = 300.0,
-    request_timeout: float = 600.0,
-    impolite: Annotated[bool, typer.Option(help="ignore Retry-After")] = False,
-    model: Annotated[str, typer.Option(help="--spawn: small, default or a GGUF")] = "small",
-    data_dir: Annotated[Path | None, typer.Option(help="--spawn: GUICHET_DATA_DIR")] = None,
-    rate_limit: Annotated[str, typer.Option(help="--spawn: per-client limit")] = "10/minute",
-    start_timeout: float = 300.0,
-    server_log: Path = Path("loadtest-server.log"),
-    json_out: Annotated[Path | None, typer.Option("--json", help="write the figures here")] = None,
-) -> None:
-    """Bounded load test of POST /api/v1/ask on loopback: N concurrent citizens for T s."""
-    from evals.bench.load import LoadOptions, LoadTestError, load_test, summary
-
-    if spawn == (url is not None):
-        _fail(EVAL_CLI["load_target"])
-    options = LoadOptions(
-        url=url, pid=pid, clients=clients, duration=duration, grace=grace,
-        request_timeout=request_timeout, impolite=impolite, model=model, data_dir=data_dir,
-        rate_limit=rate_limit, start_timeout=start_timeout, server_log=server_log,
-    )  # fmt: skip
-    try:
-        result = load_test(options)
-    except LoadTestError as exc:
-        _fail(str(exc), code=1)
-    _echo_json(result)
-    if json_out:
-        json_out.write_text(json.dumps(result, indent=1, ensure_ascii=False))
-    typer.echo("\n" + summary(result), err=True)
-    if not result["ok"]:
-        raise typer.Exit(1)
+    echo_json(measure())
