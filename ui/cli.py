@@ -13,10 +13,11 @@ from assistant.core.offline import enforce_offline
 
 enforce_offline()
 
-from ui.cli_evals import bench_app, calibrate_app, eval_app  # noqa: E402 (after the guard)
+from ui.cli_bench import bench_app  # noqa: E402 (after the guard)
+from ui.cli_evals import calibrate_app, eval_app  # noqa: E402
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="guichet: assistant d'accueil")
-# The maintainers' measuring tools, in their own module (ui/cli_evals.py).
+# The maintainers' measuring tools, in their own modules (ui/cli_evals.py, ui/cli_bench.py).
 app.add_typer(eval_app, name="eval")
 app.add_typer(calibrate_app, name="calibrate")
 app.add_typer(bench_app, name="bench")
