@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO := corpora/demo
 
-.PHONY: setup run ingest-demo test test-fast lint bench eval serve clean
+.PHONY: setup run ingest-demo test test-unit test-fast lint bench eval serve clean
 
 setup:
 	./scripts/setup.sh
@@ -16,6 +16,11 @@ run: ingest-demo
 
 test: setup
 	./scripts/test.sh
+
+# The model-free tier: no model, no index (tests/unit); needs only the virtualenv.
+test-unit:
+	@test -x $(BIN)/pytest || ./scripts/setup.sh
+	$(BIN)/pytest -q tests/unit --durations=10
 
 test-fast: setup
 	$(BIN)/pytest -q -m "not slow and not browser"

@@ -30,7 +30,7 @@ from typing import Any
 
 from llama_index.core.schema import BaseNode, NodeRelationship, TextNode, TransformComponent
 
-from assistant.text import split_prose as split_sentences
+from assistant.core.text import split_prose as split_sentences
 
 # Namespace of guichet's chunk ids: uuid5(GUICHET_NS, "<doc id>::<chunk index>"). Never change
 # it: every stored point id derives from it.

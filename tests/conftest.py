@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from assistant.offline import enforce_offline
+from assistant.core.offline import enforce_offline
 
 enforce_offline()
 
-from assistant.provision import SMALL_LLM_FILE  # noqa: E402
-from assistant.settings import DEFAULT_LLM_FILE, Settings, get_settings  # noqa: E402
+from assistant.core.settings import DEFAULT_LLM_FILE, Settings, get_settings  # noqa: E402
+from assistant.index.provision import SMALL_LLM_FILE  # noqa: E402
 from evals.spf import shared_data  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]

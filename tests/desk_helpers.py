@@ -10,7 +10,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from assistant.settings import Settings
+from assistant.core.settings import Settings
 from tests.live_server import serve
 from ui.auth import hash_password
 from ui.state import AppState

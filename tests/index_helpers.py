@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from assistant.settings import Settings
-from assistant.store import get_client
+from assistant.core.settings import Settings
+from assistant.index.store import get_client
 
 
 def stored_point_ids(settings: Settings) -> list[str]:

@@ -29,11 +29,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from slowapi import Limiter
 from slowapi.util import get_remote_address
 
-from assistant import messages as msg
-from assistant.answer import Answer, Event
+from assistant.core import messages as msg
+from assistant.core.answer import Answer, DoneEvent, Event, SentenceEvent, SourcesEvent
+from assistant.core.settings import Settings
+from assistant.index.store import count_points
 from assistant.pipeline import validate_question
-from assistant.settings import Settings
-from assistant.store import count_points
 from ui.metrics import Metrics
 from ui.protect import NotReady
 from ui.public import PublicAnswer, public_answer, public_sentence, public_source
@@ -83,7 +83,9 @@ class FeedbackAck(BaseModel):
 class Readiness(BaseModel):
     ready: bool
     reasons: list[str] = Field(default_factory=list)
-    documents: int | None = Field(default=None, description="passages indexés")
+    documents: int | None = Field(default=None, description="documents (fichiers) indexés")
+    passages: int | None = Field(default=None, description="passages indexés")
+    ingesting: bool = Field(default=False, description="une ingestion est en cours")
 
 
 @dataclass(frozen=True)
@@ -105,11 +107,13 @@ class AnswerLog:
         self._rater_key = secrets.token_bytes(32)
 
     def store(self) -> Any:
-        """The ``FeedbackStore``, or None while ``ui.feedback`` is unavailable."""
+        """The ``FeedbackStore``, or None while ``assistant.records.feedback`` is unavailable."""
         with self._lock:
             if self._store is None:
                 try:
-                    from ui.feedback import FeedbackStore  # the desk's store (issue 5)
+                    from assistant.records.feedback import (
+                        FeedbackStore,  # the desk's store (issue 5)
+                    )
                 except ImportError:
                     return None
                 self._store = FeedbackStore(self.settings.database_path, redact=_redactor())
@@ -120,7 +124,7 @@ class AnswerLog:
         (loading spaCy took ~10 s on a busy machine, inside the citizen's wait)."""
         if self.store() is not None:
             try:
-                from assistant.redact import preload
+                from assistant.records.redact import preload
             except ImportError:
                 return
             preload()
@@ -143,7 +147,7 @@ class AnswerLog:
 
 def _redactor() -> Callable[[str], str]:
     try:
-        from assistant.redact import redact
+        from assistant.records.redact import redact
     except ImportError:
         return lambda text: text
     return redact
@@ -170,9 +174,9 @@ def sse_bytes(item: Any) -> bytes | None:
         return sse("queue", {"position": item.position, "message": message})
     if isinstance(item, Finished):
         return sse("done", item.public)
-    if item.kind == "sources" and item.sources is not None:
+    if isinstance(item, SourcesEvent):
         return sse("sources", {"sources": [public_source(s).model_dump() for s in item.sources]})
-    if item.kind == "sentence" and item.sentence is not None:
+    if isinstance(item, SentenceEvent):
         return sse("sentence", public_sentence(item.sentence))
     return None  # "rejected" sentences are staff-only
 
@@ -201,7 +205,7 @@ def build_router(
                 if not waited and not isinstance(item, Waiting):
                     waited = True
                     metrics.queue_wait_seconds.observe(time.perf_counter() - started)
-                if isinstance(item, Event) and item.kind == "done" and item.answer is not None:
+                if isinstance(item, DoneEvent):
                     metrics.observe_answer(item.answer)
                     public = public_answer(item.answer, answers.record(item.answer))
                     yield Finished(item.answer, public)
@@ -294,7 +298,7 @@ def build_router(
         store = await run_in_threadpool(answers.store)
         if store is None:
             return JSONResponse({"detail": msg.FEEDBACK_UNAVAILABLE}, status_code=503)
-        from ui.feedback import UnknownAnswer
+        from assistant.records.feedback import UnknownAnswer
 
         rating = 1 if body.rating == "up" else -1
         try:
@@ -340,16 +344,48 @@ def _readiness(state: AppState) -> Readiness:
     reasons: list[str] = []
     if not state.loaded:
         reasons.append(msg.NOT_READY["model"])
-    documents = None
+    documents = passages = None
     collection = state.settings.collection
     if state.loaded:
         collection = state.assistant.retriever.collection
     try:
-        documents = count_points(state.settings, collection)
+        passages = count_points(state.settings, collection)
     except Exception as exc:
         log.warning("readiness: Qdrant unreachable: %s", exc)
         reasons.append(msg.NOT_READY["qdrant"])
     else:
-        if documents == 0:
+        if passages == 0:
             reasons.append(msg.NOT_READY["empty"])
-    return Readiness(ready=not reasons, reasons=reasons, documents=documents)
+        documents = indexed_files(state.settings, collection)
+    return Readiness(
+        ready=not reasons,
+        reasons=reasons,
+        documents=documents,
+        passages=passages,
+        ingesting=state.jobs.pending(),
+    )
+
+
+_files_seen: dict[tuple[str, int, int], int] = {}
+
+
+def indexed_files(settings: Settings, collection: str) -> int | None:
+    """Files in the docstore (a PDF is one document however many pages it has; a corpus
+    added without files counts its documents). Re-read only when the docstore changed."""
+    from ingest.pipeline import FILE_KEY, known_hashes, load_docstore
+
+    path = settings.docstore_file(collection)
+    try:
+        stat = path.stat()
+    except OSError:
+        return 0
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    if key not in _files_seen:
+        try:
+            hashes = known_hashes(load_docstore(path))
+        except (OSError, ValueError):
+            return None
+        files = sum(1 for k in hashes if k.startswith(FILE_KEY))
+        _files_seen.clear()
+        _files_seen[key] = files or len(hashes)
+    return _files_seen[key]

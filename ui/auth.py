@@ -34,7 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant import messages as msg
+from assistant.core import messages as msg
 
 log = logging.getLogger("guichet.server")
 

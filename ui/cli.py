@@ -65,6 +65,13 @@ def ingest(
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         _fail(f"chemin introuvable : {', '.join(missing)}")
+    from ui.handoff import hand_over, running_server
+
+    # A running `guichet serve` owns the local Qdrant folder: it runs the ingest itself.
+    if (server := running_server(_settings())) is not None:
+        raise typer.Exit(
+            hand_over(server, paths, collection=collection, prune=prune, json_out=json_out)
+        )
     try:
         report = run_ingest(
             paths,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from assistant.settings import Settings
+from assistant.core.settings import Settings
 from ingest.pipeline import (  # noqa: F401 - re-exported for the desk
     FILE_KEY,
     IngestReport,
@@ -35,7 +35,7 @@ class CorpusStatus:
 
 def corpus_status(settings: Settings, collection: str | None = None) -> CorpusStatus:
     """Never raises: an unreadable index or report is reported in ``error``."""
-    from assistant.store import count_points
+    from assistant.index.store import count_points
 
     name = collection or settings.collection
     status = CorpusStatus(collection=name)

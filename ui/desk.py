@@ -3,7 +3,8 @@
 Tabs: **Répondre** (ask, streamed verified sentences, source cards, verdict, check details,
 citizen version with its copy button, session history, feedback), **Statistiques** (volumes,
 rates, latency, top questions, content gaps, CSV export), **Corpus** (index contents, last
-ingest, failures). A logout button sits by the heading.
+ingest, failures), **Documents** for staff with the documents role (``ui.desk_documents``:
+uploads, removal, re-ingest, jobs, validated answers). A logout button sits by the heading.
 
 The answer handler (``ui.desk_handlers.Desk.ask``) is a generator: the page shows the queue
 position while waiting and each sentence as soon as it passed verification; Gradio runs it in
@@ -24,12 +25,13 @@ from fastapi import FastAPI
 from starlette.middleware import Middleware
 from starlette.routing import Mount
 
-from assistant import messages as msg
+from assistant.core import messages as msg
+from assistant.records.feedback import FeedbackStore
 from ui import desk_render as render
 from ui.auth import StaffAuth, desk_auth
+from ui.desk_documents import build_documents_tab
 from ui.desk_handlers import Desk
 from ui.desk_login import DeskGate, Sessions
-from ui.feedback import FeedbackStore
 from ui.protect import make_limiter
 from ui.state import AppState
 
@@ -163,9 +165,13 @@ def build_desk(
                     desk.corpus, None, [corpus_info, failed], api_visibility="private"
                 )
 
+            # Staff with the documents role only (hidden from others, checked per handler).
+            documents_tab, documents_visible = build_documents_tab(state, desk.gap_labels)
+
         blocks.load(
             lambda: render.banner_html(state.startup_error), None, banner, api_visibility="private"
         )
+        blocks.load(documents_visible, None, documents_tab, api_visibility="private")
     blocks.queue(default_concurrency_limit=2)
     return blocks
 
@@ -220,6 +226,8 @@ def mount_desk(
         ssr_mode=False,
         mcp_server=False,
         show_error=False,
+        # Gradio refuses larger uploads itself; ui/library.py checks size and type again.
+        max_file_size=int(settings.upload_max_mb * 1_048_576),
     )
     mounted["app"] = next(
         r.app for r in app.routes if isinstance(r, Mount) and r.path == path.rstrip("/")

@@ -19,12 +19,12 @@ from typing import Any
 
 import pandas as pd
 
-from assistant import messages as msg
-from assistant.answer import Answer, Sentence, Source
+from assistant.core import messages as msg
+from assistant.core.answer import Answer, Sentence, Source
 from assistant.pipeline import QuestionRejected
+from assistant.records.feedback import FeedbackStore, UnknownAnswer, default_redactor
 from ui import desk_render as render
 from ui.corpus_status import corpus_status
-from ui.feedback import FeedbackStore, UnknownAnswer, default_redactor
 from ui.gaps import cluster_questions
 from ui.queue import QueueFull, Waiting
 from ui.state import AppState
@@ -69,7 +69,7 @@ class Desk:
             render.sources_html(sources, sentences, max_age_days=age)
             if sources is not None
             else "",
-            render.details_html(sentences, rejected, answer.reasons if answer else ()),
+            render.details_html(sentences, rejected, _reason_lines(answer)),
             answer.text if answer is not None else "",
             render.citizen_text(answer) if answer is not None else "",
             current,
@@ -200,10 +200,7 @@ class Desk:
         top = pd.DataFrame(
             self.store.top_questions(10, since=since), columns=[D["col_question"], D["col_count"]]
         )
-        gaps = self.store.gap_questions()
-        clusters = cluster_questions(
-            [g.question for g in gaps], [g.why for g in gaps], embed=self._embedder()
-        )
+        clusters = self.gap_clusters()
         why = {"refused": D["gap_refused"], "down": D["gap_down"]}
         gap_rows = [
             (
@@ -219,6 +216,16 @@ class Desk:
         )
         per_day = render.per_day_html(s.per_day)
         return render.notice_html(summary), per_day, top, gap_df, self.export_csv()
+
+    def gap_clusters(self) -> list[Any]:
+        gaps = self.store.gap_questions()
+        return cluster_questions(
+            [g.question for g in gaps], [g.why for g in gaps], embed=self._embedder()
+        )
+
+    def gap_labels(self) -> list[str]:
+        """The content-gap list's questions, most asked first (the Documents tab answers them)."""
+        return [c.label for c in self.gap_clusters()]
 
     def export_csv(self) -> str:
         """The CSV behind the download button, rewritten at each refresh of the tab; one private
@@ -252,3 +259,10 @@ class Desk:
             html += render.notice_html(D["corpus_error"].format(error=c.error), kind="error")
         failed = pd.DataFrame(c.failed, columns=[D["col_file"], D["col_reason"]])
         return html, failed
+
+
+def _reason_lines(answer: Answer | None) -> list[str]:
+    if answer is None:
+        return []
+    lines = [msg.reason_text(r) for r in answer.reasons]
+    return [*lines, answer.detail] if answer.detail else lines

@@ -40,8 +40,8 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from assistant import messages as msg
-from assistant.logging_setup import mask_client
+from assistant.core import messages as msg
+from assistant.core.logging_setup import mask_client
 from ui.auth import StaffAuth
 
 log = logging.getLogger("guichet.server")
@@ -193,9 +193,12 @@ class DeskGate:
             response = JSONResponse({"detail": msg.NOT_FOUND_HTTP}, status_code=404)
         else:
             token = HTTPConnection(scope).cookies.get(self._cookie_name())
-            live = token is not None and self.sessions.touch(token) is not None
+            session = self.sessions.touch(token) if token is not None else None
+            live = session is not None
             if token is not None and not live:
                 self._withdraw(token)  # Gradio then answers 401 to its API calls
+            if sub.startswith("/admin/"):  # ui/admin.py decides, by role, from the login
+                scope.setdefault("state", {})["staff_login"] = session.login if session else None
             page = scope["type"] == "http" and method == "GET" and path == self.prefix + "/"
             if live or not page:
                 await self.app(scope, receive, send)

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from html import escape
 
-from assistant import messages as msg
-from assistant.answer import Answer, Sentence, Source
+from assistant.core import messages as msg
+from assistant.core.answer import Answer, Sentence, Source
 
 D = msg.DESK
 ANCHOR = "desk-src-{n}"

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from assistant.text import content_stems
+from assistant.core.text import content_stems
 
 EMBED_THRESHOLD = 0.90
 JACCARD_THRESHOLD = 0.5

@@ -19,7 +19,7 @@ from prometheus_client import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from assistant.answer import Answer
+from assistant.core.answer import Answer
 from ui.public import main_reason
 
 disable_created_metrics()  # the *_created series only double the scrape size here

@@ -27,9 +27,9 @@ from slowapi.util import get_remote_address
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from assistant import messages as msg
+from assistant.core import messages as msg
+from assistant.core.settings import Settings
 from assistant.pipeline import QuestionRejected
-from assistant.settings import Settings
 from ui.queue import QueueFull
 
 log = logging.getLogger("guichet.server")

@@ -1,4 +1,4 @@
-"""What a citizen may see of an :class:`~assistant.answer.Answer`.
+"""What a citizen may see of an :class:`~assistant.core.answer.Answer`.
 
 The public API and the widget only ever serialise these models, built field by field from the
 staff ``Answer``: no rejected sentences, no check details, no file-system paths or document
@@ -8,46 +8,15 @@ ids, no model or backend names, no per-stage timings (only the total). Adding a 
 
 from __future__ import annotations
 
-from enum import Enum
-
 from pydantic import BaseModel, Field
 
-from assistant import messages as msg
-from assistant.answer import Answer, AnswerMode, Sentence, Source, Verdict
+from assistant.core import messages as msg
+from assistant.core.answer import Answer, AnswerMode, Reason, Sentence, Source, Verdict
 
-
-class RefusalReason(str, Enum):
-    """Stable codes for why an answer was refused or degraded (API field and metrics label)."""
-
-    no_match = "no_match"
-    model_declined = "model_declined"
-    nothing_safe = "nothing_safe"
-    generation_error = "generation_error"
-    timeout = "timeout"
-    off_subject = "off_subject"  # the chosen sentences are about another subject
-    off_point = "off_point"  # on the subject, but without the kind of fact asked for
-    other = "other"
-
-
-# Longest prefix first: the error reason carries the exception text after " : ".
-_REASON_CODES: list[tuple[str, RefusalReason]] = [
-    (msg.REFUSAL_REASON_NO_MATCH, RefusalReason.no_match),
-    (msg.REFUSAL_REASON_MODEL, RefusalReason.model_declined),
-    (msg.REFUSAL_REASON_NOTHING_SAFE, RefusalReason.nothing_safe),
-    (msg.REFUSAL_REASON_TIMEOUT, RefusalReason.timeout),
-    (msg.REFUSAL_REASON_ERROR, RefusalReason.generation_error),
-    (msg.REFUSAL_REASON_OFF_SUBJECT, RefusalReason.off_subject),
-    (msg.REASON_OFF_POINT, RefusalReason.off_point),
-]
-
-_PUBLIC_REASON_TEXT = {code: text for text, code in _REASON_CODES}
-
-
-def reason_code(reason: str) -> RefusalReason:
-    for prefix, code in _REASON_CODES:
-        if reason.startswith(prefix):
-            return code
-    return RefusalReason.other
+# The API's refusal codes are the contract's reason codes (a subset: staff-only notes such as
+# dropped-sentence counts or cache hits never become the public reason).
+RefusalReason = Reason
+_PUBLIC_REASONS = frozenset(Reason) - {Reason.sentences_dropped, Reason.cached}
 
 
 class PublicSource(BaseModel):
@@ -112,8 +81,7 @@ def main_reason(answer: Answer) -> RefusalReason | None:
     Staff-only reasons (dropped-sentence counts, cache notes) do not count."""
     if answer.verdict in (Verdict.answered, Verdict.partial):
         return None
-    codes = [reason_code(r) for r in answer.reasons]
-    return next((c for c in codes if c is not RefusalReason.other), RefusalReason.other)
+    return next((r for r in answer.reasons if r in _PUBLIC_REASONS), None)
 
 
 def public_answer(answer: Answer, answer_id: str) -> PublicAnswer:
@@ -125,7 +93,7 @@ def public_answer(answer: Answer, answer_id: str) -> PublicAnswer:
         mode=answer.mode,
         label=msg.verdict_label(answer.verdict.value, answer.mode.value),
         reason=reason,
-        reason_text=_PUBLIC_REASON_TEXT.get(reason) if reason else None,
+        reason_text=msg.REASON_TEXT[reason] if reason else None,
         text=answer.text,
         sentences=[public_sentence(s) for s in answer.sentences],
         sources=[public_source(s) for s in answer.cited_sources],

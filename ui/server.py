@@ -22,9 +22,10 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
-from assistant import messages as msg
-from assistant.settings import Settings
+from assistant.core import messages as msg
+from assistant.core.settings import Settings
 from ui import protect
+from ui.admin import build_admin_router
 from ui.api import AnswerLog, build_router
 from ui.metrics import Metrics, RequestMetrics
 from ui.state import AppState
@@ -36,7 +37,8 @@ STRINGS_SLOT = "/*GUICHET_STRINGS*/{}"
 
 
 def widget_script() -> str:
-    """widget.js with the French strings of ``assistant.messages`` put in (one place to edit)."""
+    """widget.js with the French strings of ``assistant.core.messages`` put in (one place to
+    edit)."""
     source = (WIDGET_DIR / "widget.js").read_text(encoding="utf-8")
     strings = json.dumps(msg.WIDGET, ensure_ascii=False).replace("</", "<\\/")
     return source.replace(STRINGS_SLOT, strings, 1)
@@ -59,7 +61,9 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
         if not state.loaded:
             await run_in_threadpool(state.load)
         await run_in_threadpool(answers.warm)
+        state.jobs.start()  # ingest jobs and the sweep of expired validated answers
         yield
+        await run_in_threadpool(state.jobs.stop)
 
     app = _fastapi(
         title="guichet — API publique",
@@ -77,6 +81,8 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
     protect.install(app, settings)
     app.add_middleware(RequestMetrics, metrics=metrics)  # outermost: sees every status
     app.include_router(build_router(state, limiter, metrics, answers))
+    # Before the desk's mount: /desk/admin/* are these routes, not Gradio's.
+    app.include_router(build_admin_router(state))
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def home(request: Request) -> HTMLResponse:
@@ -114,17 +120,29 @@ def _mount_desk(app: FastAPI, state: AppState) -> None:
 
 
 def run(settings: Settings, host: str | None = None, port: int | None = None) -> None:
-    import uvicorn
-
-    from assistant.logging_setup import setup_logging
+    from assistant.core.logging_setup import setup_logging
+    from ui.handoff import remove_record, write_record
 
     setup_logging()  # personal data redacted from every log line, access logs without queries
-    app = create_app(settings)
+    state = AppState(settings)
+    app = create_app(settings, state)
+    host, port = host or settings.host, port or settings.port
+    # `guichet ingest` finds this server here and hands it the job (ui/handoff.py).
+    write_record(settings, host, port, state.jobs.local_token)
+    try:
+        _serve(app, host, port)
+    finally:
+        remove_record(settings, state.jobs.local_token)
+
+
+def _serve(app: FastAPI, host: str, port: int) -> None:
+    import uvicorn
+
     uvicorn.run(
         app,
         log_config=None,
-        host=host or settings.host,
-        port=port or settings.port,
+        host=host,
+        port=port,
         log_level="info",
         proxy_headers=True,  # X-Forwarded-For from a local reverse proxy: rate-limit per client
         server_header=False,  # no "server: uvicorn" banner

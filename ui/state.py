@@ -11,10 +11,12 @@ import logging
 import threading
 from collections.abc import Iterator
 
-from assistant.answer import Event
-from assistant.audit import AuditLog
+from assistant.core.answer import DoneEvent, Event
+from assistant.core.settings import Settings
 from assistant.pipeline import Assistant
-from assistant.settings import Settings
+from assistant.records.audit import AuditLog
+from ui.documents import DocumentService
+from ui.jobs import JobRunner
 from ui.queue import Waiting, WorkQueue
 
 log = logging.getLogger("guichet.server")
@@ -29,11 +31,15 @@ class AppState:
         self.loaded = False  # model and index opened by load()
         self._lock = threading.Lock()
         self.audit = AuditLog.from_settings(settings)
+        # Corpus changes while serving (ui/jobs.py): ingest embeddings wait while an answer
+        # is being generated.
+        self.jobs = JobRunner(settings, busy=lambda: self.queue.active > 0)
+        self.documents = DocumentService(settings, self.jobs)
 
     def load(self) -> None:
         """Open the index and the model now (start-up), recording any error for /readyz."""
         try:
-            from assistant import redact
+            from assistant.records import redact
 
             redact.preload()  # the name model loads now, not during the first answer
             self.audit.purge_older_than(self.settings.audit_retention_days)
@@ -55,7 +61,7 @@ class AppState:
         """Queue position updates, then the answer's events. Raises ``QueueFull``.
         Every finished answer goes to the append-only audit log (redacted question)."""
         for item in self.queue.stream(lambda: self.assistant.events(question)):
-            if isinstance(item, Event) and item.kind == "done" and item.answer is not None:
+            if isinstance(item, DoneEvent):
                 try:
                     self.audit.record(item.answer, channel=channel)
                 except Exception:  # the audit must never cost the citizen an answer

@@ -6,10 +6,10 @@ a handful of tokens, and guichet shows the chosen units verbatim: a negation, a 
 condition or an amount cannot be changed on the way, because nothing of the model's wording
 reaches the user.
 
-Which units the prompt holds follows the windows of :mod:`assistant.context` (the units that
-best match the question, with their neighbours, best-ranked chunks first, within the token
-budget), and headings are printed unnumbered above the units they govern, so the model reads
-"Pendant les petites vacances scolaires" above "[1.5] Tous les jours de 10 h à 19 h.".
+Which units the prompt holds follows the windows of :mod:`assistant.retrieval.context` (the
+units that best match the question, with their neighbours, best-ranked chunks first, within the
+token budget), and headings are printed unnumbered above the units they govern, so the model
+reads "Pendant les petites vacances scolaires" above "[1.5] Tous les jours de 10 h à 19 h.".
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from assistant.answer import Chunk, Source, SourceUnit
-from assistant.context import chunk_header, source_from_chunk
+from assistant.core.answer import Chunk, Source, SourceUnit
+from assistant.core.text import content_stems
+from assistant.grounding.instructions import instruction_match
 from assistant.grounding.subject import SubjectJudge
 from assistant.grounding.units import Unit, is_statement, split_units
-from assistant.instructions import instruction_match
-from assistant.text import content_stems
+from assistant.retrieval.context import chunk_header, source_from_chunk
 
 NOT_FOUND = "AUCUNE_SOURCE"
 MAX_UNITS = 6
@@ -152,7 +152,7 @@ def render_numbered(sources: list[Source]) -> str:
             if heading and heading != previous:
                 lines.append(heading)
             previous = heading
-            lines.append(f"[{u.id}] {u.text}")
+            lines.append(f"[{u.id}] {u.text}" if u.offered else f"· {u.text}")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 
@@ -190,7 +190,7 @@ def build_quote_messages(question: str, sources: list[Source]) -> list[dict[str,
 
 def quote_grammar(sources: list[Source], max_units: int = MAX_UNITS) -> str:
     """GBNF: ``AUCUNE_SOURCE`` or 1..max_units unit ids among those given, comma-separated."""
-    ids = [u.id for s in sources for u in s.units if is_statement(Unit(u.text))]
+    ids = [u.id for s in sources for u in s.units if u.offered and is_statement(Unit(u.text))]
     if not ids:
         return f'root ::= "{NOT_FOUND}"'
     alternatives = " | ".join(f'"{i}"' for i in ids)

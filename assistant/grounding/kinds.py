@@ -5,7 +5,7 @@ books", where to register a PACS for "is it free?", the pool's rates for "which 
 them?". The question's wording says what it wants (a price, a duration, hours, a date, a phone
 number, an e-mail, a contact, a reference, a rate, a person, a count of something);
 ``holds_kind`` looks for such a fact in the shown text with the verbatim-fact extractor of
-:mod:`assistant.facts`.
+:mod:`assistant.grounding.facts`.
 A question naming a day must get a text naming it, and a question giving its own figure (a
 family quotient of 600) must not get a table row for another bracket.
 """
@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 from enum import Enum
 
-from assistant.facts import extract_facts
-from assistant.text import content_stems, fold
+from assistant.core.text import content_stems, fold
+from assistant.grounding.facts import extract_facts
 
 
 class AnswerKind(str, Enum):
@@ -62,10 +62,18 @@ _KIND_PATTERNS: list[tuple[AnswerKind, re.Pattern[str]]] = [
         AnswerKind.price,
         re.compile(
             r"\b(prix|tarifs?|coute|coutent|cout|combien ca|c'est combien|payer|paye|paie|"
-            r"payant|payante|gratuit|gratuite|caution)"
+            r"payant|payante|gratuit|gratuite|caution|ca fait combien|combien par "
+            r"(jour|mois|an|semaine|enfant|personne|repas|nuit))"
         ),
     ),
-    (AnswerKind.hours, re.compile(r"\b(horaires?|a quelle heure|quelle heure|heures d'ouverture)")),
+    (
+        AnswerKind.hours,
+        re.compile(
+            r"\b(horaires?|a quelle heure|quelle heure|heures d'ouverture|jours d'ouverture|"
+            r"ouverte? quand|quand (est-ce qu'|est-ce que )?(elle|il|c'|ca) (est|ouvre)|"
+            r"ouvre quand)"
+        ),
+    ),
     (
         AnswerKind.when,
         re.compile(r"\b(quand(?! meme)|date limite|quelle date|quel jour|quels jours)\b"),
@@ -87,8 +95,9 @@ def answer_kinds(question: str) -> list[tuple[AnswerKind, str]]:
         match = pattern.search(folded)
         if match and kind not in kinds:
             kinds[kind] = match.group(match.lastindex or 0) if kind is AnswerKind.quantity else ""
-    if AnswerKind.duration in kinds:
-        kinds.pop(AnswerKind.when, None)  # "jusqu'à quand" is then the deadline's duration
+    if AnswerKind.duration in kinds or AnswerKind.hours in kinds:
+        # "jusqu'à quand" is then the deadline's duration; "ouverte quand" asks for hours.
+        kinds.pop(AnswerKind.when, None)
     return list(kinds.items())
 
 
@@ -148,6 +157,17 @@ def _counts(noun: str, facts: list, folded: str) -> bool:
         return False
     wanted = set(content_stems(noun))
     return not wanted or bool(wanted & set(content_stems(folded)))
+
+
+def choosable(question: str, text: str) -> bool:
+    """Whether a unit may be offered to the model to choose: it holds one of the kinds of fact
+    the question asks for (any unit, when the wording asks for none), and it is not a table row
+    for another bracket than the asker's own figure. The others stay in the prompt, unnumbered,
+    as context: the model reads the whole passage but can only pick what could answer."""
+    if outside_bracket(question, text):
+        return False
+    kinds = answer_kinds(question)
+    return not kinds or any(holds_kind(kind, text, noun) for kind, noun in kinds)
 
 
 def answers(question: str, shown: list[str]) -> bool:

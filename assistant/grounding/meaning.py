@@ -16,7 +16,7 @@ comparisons with the source sentence the support check found closest (``supporti
     a condition of the source sentence ("si …", "sauf …", "uniquement …", "pendant …", "en cas
     de …", "pour les …") whose words the sentence dropped.
 
-Measured on real service-public sentences by ``python -m evals.calibrate_meaning`` before being
+Measured on real service-public sentences by ``guichet calibrate meaning`` before being
 switched on (``evals/calibration/meaning.json``).
 """
 
@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import re
 
-from assistant.answer import Check
-from assistant.text import content_stems, fold
+from assistant.core.answer import Check
+from assistant.core.text import content_stems, fold, split_sentences
 
 _NEGATION = re.compile(
     r"\b(ne|n')\s*(?:\w+\s+){0,3}?(pas|plus|jamais|aucun|aucune|rien|ni|personne)\b"
@@ -102,8 +102,27 @@ def conditions(sentence: str, source: str) -> Check:
     )
 
 
+def closest_sentence(sentence: str, source: str) -> str:
+    """The one sentence of ``source`` sharing most content words with ``sentence``.
+
+    The support check hands over a window of three source sentences; compared with the whole
+    window, "La déchetterie est fermée le dimanche" finds "fermée" (in "fermée les jours
+    fériés") and "dimanche" (in "Dimanche : de 9 h à 12 h") and looks faithful. Against the
+    one sentence it mostly repeats, the swapped period shows."""
+    parts = split_sentences(source)
+    if len(parts) <= 1:
+        return source
+    said = set(content_stems(sentence))
+    return max(parts, key=lambda p: len(said & set(content_stems(p))))
+
+
 def meaning_checks(sentence: str, source: str | None) -> list[Check]:
     """The three checks, or none when no source sentence was found to compare with."""
     if not source:
         return []
-    return [polarity(sentence, source), periods(sentence, source), conditions(sentence, source)]
+    closest = closest_sentence(sentence, source)
+    return [
+        polarity(sentence, closest),
+        periods(sentence, closest),
+        conditions(sentence, closest),
+    ]

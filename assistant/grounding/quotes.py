@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from assistant.answer import Check, Sentence, Source, SourceUnit
+from assistant.core.answer import Check, Sentence, Source, SourceUnit
+from assistant.core.text import content_stems
+from assistant.grounding.instructions import instruction_match
 from assistant.grounding.kinds import answers, outside_bracket
 from assistant.grounding.subject import SubjectJudge, added_coverage
 from assistant.grounding.units import Unit, is_statement
-from assistant.instructions import instruction_match
-from assistant.relevance import TermStats
-from assistant.text import content_stems
+from assistant.retrieval.relevance import TermStats
 
 # A second document is kept only when it covers this much of the question that the first
 # one's units leave uncovered (IDF-weighted): the question then has two parts.
@@ -94,6 +94,10 @@ def decide_quotes(
             ),
             subject,
         ]
+        if not unit.offered:  # the grammar forbids it; a remote backend might not obey
+            checks.append(
+                Check(name="offered", passed=False, detail="not among the units that could answer")
+            )
         if outside_bracket(question, unit.text):
             checks.append(
                 Check(name="bracket", passed=False, detail="a row for another bracket than asked")

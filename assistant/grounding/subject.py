@@ -18,9 +18,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from assistant.answer import Check
-from assistant.relevance import TermStats
-from assistant.text import content_stems, fold
+from assistant.core.answer import Check
+from assistant.core.text import content_stems, fold
+from assistant.retrieval.relevance import TermStats
 
 # Words that say what kind of fact is wanted, not what it is about ("horaires de la piscine":
 # the subject is the pool). The answer-kind check looks for the fact itself; as subject words
@@ -89,7 +89,7 @@ SECOND_PART_MIN = 0.25
 class SubjectJudge:
     """Per question: does a unit's document and text speak of the question's subject?
 
-    Two conditions, calibrated together (evals/calibrate_subject.py): the unit's passage must
+    Two conditions, calibrated together (evals/calibrate/subject.py): the unit's passage must
     cover the question about as well as the best retrieved passage does (``relative``: the
     médiathèque's rates are not the pool's page), and the unit's own subject text (title,
     section, heading, words) must cover a minimum of it (``unit``).

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.text import split_prose
+from assistant.core.text import split_prose
 
 _BULLET = re.compile(r"^(?:[-*•–]\s+|\d{1,2}[.)]\s+)")
 _END = (".", "!", "?", "…", ";", ":", ")", "»", '"')

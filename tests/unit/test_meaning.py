@@ -31,3 +31,16 @@ def test_faithful_restatements_pass():
         == set()
     )
     assert meaning_checks("Texte.", None) == []
+
+
+def test_a_window_is_compared_sentence_by_sentence():
+    # The support check's window holds the Sunday hours and the holiday closure; compared with
+    # the whole window, the inverted sentence finds both its words and looks faithful.
+    window = "Dimanche : de 9 h à 12 h\nLa déchetterie est fermée les jours fériés."
+    failed = {
+        c.name
+        for c in meaning_checks("La déchetterie est fermée le dimanche.", window)
+        if not c.passed
+    }
+    assert failed, "the swapped period must show against the closest sentence"
+    assert all(c.passed for c in meaning_checks("Dimanche : de 9 h à 12 h.", window))

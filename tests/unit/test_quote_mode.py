@@ -3,7 +3,8 @@ and the decision over the units a model chose."""
 
 from __future__ import annotations
 
-from assistant.answer import Chunk
+from assistant.core.answer import Chunk
+from assistant.core.text import content_stems
 from assistant.generation.quote import (
     NOT_FOUND,
     build_quote_messages,
@@ -24,9 +25,8 @@ from assistant.grounding.kinds import (
 from assistant.grounding.quotes import decide_quotes, render_quotes
 from assistant.grounding.subject import SubjectJudge, named_subject
 from assistant.grounding.units import is_statement, split_units
-from assistant.relevance import TermStats
-from assistant.sparse import term_id
-from assistant.text import content_stems
+from assistant.index.sparse import term_id
+from assistant.retrieval.relevance import TermStats
 
 POOL = Chunk(
     chunk_id="p1",
@@ -244,3 +244,39 @@ def test_second_parts_alone_are_not_an_answer():
     library = [u.id for s in sources if s.doc_id == "mediatheque.md" for u in s.units]
     decision = decide_quotes(question, library[:1], sources, j)
     assert not decision.delivered and decision.rejected
+
+
+def test_only_units_that_could_answer_are_numbered_for_the_model():
+    from assistant.answering.by_quote import offer_choosable
+    from assistant.core.answer import Source, SourceUnit
+    from assistant.generation.quote import quote_grammar, render_numbered
+
+    question = "J'ai pas de voiture, la piscine est ouverte quand le mercredi ?"
+    source = Source(
+        id=1,
+        chunk_id="c",
+        doc_id="piscine",
+        title="Piscine municipale des Cigales",
+        excerpt="",
+        units=[
+            SourceUnit(id="1.1", text="École de natation : cours le mercredi et le samedi matin."),
+            SourceUnit(id="1.2", text="Mercredi : de 10 h à 18 h."),
+        ],
+    )
+    [offered] = offer_choosable(question, [source])
+    assert [u.offered for u in offered.units] == [False, True]
+    prompt = render_numbered([offered])
+    assert "[1.2] Mercredi" in prompt and "· École de natation" in prompt
+    grammar = quote_grammar([offered])
+    assert '"1.2"' in grammar and '"1.1"' not in grammar
+
+
+def test_question_wordings_that_ask_for_a_price_or_hours():
+    from assistant.grounding.kinds import AnswerKind, answer_kinds
+
+    def kinds(q):
+        return [k for k, _ in answer_kinds(q)]
+
+    assert AnswerKind.price in kinds("Notre QF est de 600 : ça fait combien par jour ?")
+    assert kinds("Elle est ouverte quand le mercredi ?") == [AnswerKind.hours]
+    assert AnswerKind.when in kinds("Quand a lieu le prochain conseil municipal ?")

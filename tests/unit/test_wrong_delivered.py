@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from assistant.answer import Answer, Sentence, Source, Verdict
+from assistant.core.answer import Answer, Sentence, Source, Verdict
 from evals.datasets import EvalItem
 from evals.judge import read_marks, write_sheet
 from evals.metrics import outcome, score, wrong_reasons

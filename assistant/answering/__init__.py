@@ -1,0 +1,1 @@
+"""The answer stages after retrieval: quote or paraphrase, then the finished ``Answer``."""

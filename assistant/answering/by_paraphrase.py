@@ -1,0 +1,125 @@
+"""Paraphrase mode: the model writes cited lines; each is checked and released when it ends."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+
+from assistant.answering.sentence_checks import SentenceChecks, quote_fallback, repeats
+from assistant.answering.turn import Turn, finish
+from assistant.core import messages as msg
+from assistant.core.answer import (
+    AnswerMode,
+    Event,
+    Reason,
+    RejectedEvent,
+    Sentence,
+    SentenceEvent,
+    SourcesEvent,
+)
+from assistant.core.settings import Settings
+from assistant.generation.base import GenerationError, GenerationTimeout, Generator, Usage
+from assistant.generation.prompt import NOT_FOUND, build_messages, citation_grammar
+from assistant.grounding.decide import decide_paraphrase
+from assistant.grounding.verify import SentenceVerifier
+from assistant.retrieval.context import select_context
+
+
+def lines(pieces: Iterable[str]) -> Iterator[str]:
+    """Whole lines as soon as their newline arrives, then a last line without one."""
+    buffer = ""
+    for piece in pieces:
+        buffer += piece
+        while "\n" in buffer:
+            line, buffer = buffer.split("\n", 1)
+            yield line
+    if buffer.strip():
+        yield buffer
+
+
+def answer_by_paraphrase(
+    turn: Turn,
+    generator: Generator,
+    verifier: SentenceVerifier,
+    settings: Settings,
+    orientation: msg.Orientation,
+    *,
+    verify: bool = True,
+) -> Iterator[Event]:
+    query, chunks, judge = turn.query, turn.retrieval.chunks, turn.judge
+    assert judge is not None
+    sources = select_context(
+        query.text,
+        chunks,
+        settings.context_tokens,
+        count_tokens=generator.count_tokens,  # the model's own tokenizer
+        mode=settings.context_mode,
+    )
+    yield SourcesEvent(sources=sources)
+    by_id = {s.id: s for s in sources}
+    checks = SentenceChecks(verifier, query, turn.retrieval.stats, judge, enabled=verify)
+    delivered: list[Sentence] = []
+    rejected: list[Sentence] = []
+    usage, raw = Usage(), []
+    failure, detail = None, ""
+    t_gen = time.perf_counter()
+    verify_s = 0.0
+
+    def recorded(pieces: Iterable[str]) -> Iterator[str]:
+        for piece in pieces:
+            raw.append(piece)
+            yield piece
+
+    try:
+        stream = generator.stream(
+            build_messages(query.text, sources),
+            citation_grammar(list(by_id)),
+            settings.llm_max_tokens,
+            usage,
+        )
+        for line in lines(recorded(stream)):
+            t_v = time.perf_counter()
+            sentence = checks.line(line, by_id)
+            verify_s += time.perf_counter() - t_v
+            if sentence is None or repeats(sentence, delivered):
+                continue
+            if sentence.passed:
+                delivered.append(sentence)
+                if turn.timings.first_sentence_ms is None:
+                    turn.timings.first_sentence_ms = turn.elapsed_ms()
+                yield SentenceEvent(sentence=sentence)
+            else:
+                rejected.append(sentence)
+                yield RejectedEvent(sentence=sentence)
+    except GenerationTimeout:
+        failure = Reason.timeout
+    except GenerationError as exc:
+        failure, detail = Reason.generation_error, str(exc)
+    turn.timings.generate_ms = (time.perf_counter() - t_gen - verify_s) * 1000
+    turn.timings.verify_ms = verify_s * 1000
+
+    declined = "".join(raw).strip().startswith(NOT_FOUND)
+    quote = None
+    if not delivered and failure is None and not declined:
+        quote = quote_fallback(query, chunks, sources, judge, settings.quote_min_coverage)
+        if quote is not None:
+            delivered = [quote]
+            yield SentenceEvent(sentence=quote)
+    decision = decide_paraphrase(
+        failure=failure,
+        detail=detail,
+        delivered=len(delivered) - (quote is not None),
+        rejected=len(rejected),
+        declined=declined,
+        quoted=quote is not None,
+    )
+    yield finish(
+        turn,
+        decision,
+        orientation,
+        mode=AnswerMode.paraphrase,
+        delivered=delivered,
+        rejected=rejected,
+        sources=sources,
+        usage=usage,
+    )

@@ -1,0 +1,80 @@
+"""One question on its way through the answer stages, and how it ends as an ``Answer``."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from assistant.core import messages as msg
+from assistant.core.answer import (
+    Answer,
+    AnswerMode,
+    DoneEvent,
+    Sentence,
+    Source,
+    Timings,
+    Verdict,
+)
+from assistant.core.query import Query
+from assistant.generation.base import Usage
+from assistant.grounding.decide import Decision
+from assistant.grounding.quotes import render_quotes
+from assistant.grounding.subject import SubjectJudge
+from assistant.retrieval.gate import Retrieval
+
+
+@dataclass
+class Turn:
+    query: Query
+    retrieval: Retrieval
+    judge: SubjectJudge | None
+    t0: float
+    timings: Timings = field(default_factory=Timings)
+
+    def elapsed_ms(self) -> float:
+        return (time.perf_counter() - self.t0) * 1000
+
+
+def render(sentences: list[Sentence]) -> str:
+    return " ".join(f"{s.text} [{', '.join(map(str, s.source_ids))}]" for s in sentences)
+
+
+def finish(
+    turn: Turn,
+    decision: Decision,
+    orientation: msg.Orientation,
+    *,
+    mode: AnswerMode,
+    delivered: list[Sentence] | None = None,
+    rejected: list[Sentence] | None = None,
+    sources: list[Source] | None = None,
+    usage: Usage | None = None,
+) -> DoneEvent:
+    turn.timings.total_ms = turn.elapsed_ms()
+    usage = usage or Usage()
+    delivered, rejected, sources = delivered or [], rejected or [], sources or []
+    if not delivered:
+        text = orientation.text()
+    elif mode is AnswerMode.quote:
+        text = render_quotes(delivered, sources, msg.QUOTE_LEAD)
+    else:
+        text = render(delivered)
+    answer = Answer(
+        question=turn.query.text,
+        verdict=decision.verdict,
+        mode=mode,
+        reasons=decision.reasons,
+        detail=decision.detail,
+        sentences=delivered,
+        rejected=rejected,
+        sources=sources,
+        text=text,
+        orientation=orientation.text() if decision.verdict is Verdict.refused else None,
+        model=usage.model,
+        backend=usage.backend,
+        prompt_tokens=usage.prompt_tokens,
+        output_tokens=usage.output_tokens,
+        timings=turn.timings,
+        retrieved=turn.retrieval.chunks,
+    )
+    return DoneEvent(answer=answer)

@@ -1,0 +1,202 @@
+"""The ``Answer`` contract shared by the CLI, the desk, the public API and the evals.
+
+Plain pydantic models: the grounding logic produces them, every front end only renders them.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, Field
+
+
+class Chunk(BaseModel):
+    """A retrieved passage, as stored in Qdrant's payload."""
+
+    chunk_id: str
+    doc_id: str
+    text: str
+    title: str = ""
+    url: str | None = None
+    path: str | None = None
+    page: int | None = None
+    section: str = ""
+    updated: str | None = None
+    service: str | None = None
+    ocr: bool = False  # text recognised from a scan
+    ocr_confidence: float | None = None  # Tesseract's, 0-100
+    score: float = 0.0
+    dense_score: float | None = None
+    sparse_score: float | None = None
+
+
+class SourceUnit(BaseModel):
+    """One quotable unit of a source (quote mode): numbered [n.k] in the prompt."""
+
+    id: str = Field(description='"n.k": unit k of source n')
+    text: str = Field(description="verbatim text of the document")
+    context: str = Field(default="", description="heading or lead-in above it in the document")
+    subject: float | None = Field(
+        default=None, description="its passage's subject coverage, relative to the best passage"
+    )
+    offered: bool = Field(
+        default=True,
+        description="numbered for the model to choose; False: shown to it as context only",
+    )
+
+
+class Source(BaseModel):
+    """A source as the user sees it: numbered [n] in the answer."""
+
+    id: int = Field(description="number shown as [n] in the answer, 1-based")
+    chunk_id: str
+    doc_id: str
+    title: str
+    url: str | None = None
+    path: str | None = None
+    page: int | None = None
+    section: str = ""
+    excerpt: str = Field(description="the passage given to the model")
+    updated: str | None = None
+    ocr: bool = Field(default=False, description="text recognised from a scan (OCR)")
+    ocr_confidence: float | None = Field(default=None, description="OCR confidence, 0-100")
+    score: float = 0.0
+    units: list[SourceUnit] = Field(
+        default_factory=list, description="quote mode: the numbered units the model chose from"
+    )
+
+
+class Check(BaseModel):
+    name: str
+    passed: bool
+    detail: str = ""
+
+
+class Sentence(BaseModel):
+    text: str
+    source_ids: list[int]
+    checks: list[Check] = Field(default_factory=list)
+    support_score: float | None = None
+    supporting_excerpt: str | None = Field(
+        default=None, description="best-matching source sentence, for highlighting"
+    )
+    unit_id: str | None = Field(
+        default=None, description='quote mode: the source unit shown verbatim ("2.3")'
+    )
+    context: str = Field(
+        default="", description="quote mode: the heading the unit sits under in its document"
+    )
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.source_ids) and all(c.passed for c in self.checks)
+
+
+class AnswerMode(str, Enum):
+    quote = "quote"  # the model chose sentences; they are shown verbatim
+    paraphrase = "paraphrase"  # the model wrote sentences; they are checked word by word
+
+
+class Verdict(str, Enum):
+    answered = "answered"  # every generated sentence passed the checks
+    partial = "partial"  # some sentences dropped, at least one delivered
+    quoted = "quoted"  # nothing generated survived: a source passage is quoted instead
+    refused = "refused"  # nothing relevant, or nothing safe to show: orientation given
+
+
+class Reason(str, Enum):
+    """Why an answer was refused or degraded. Stable codes: the API, the audit log and the
+    metrics carry them; the French wording is rendered at the edge (``messages.reason_text``)."""
+
+    no_match = "no_match"  # the relevance gate found no relevant passage
+    model_declined = "model_declined"  # the model said the sources do not answer
+    nothing_safe = "nothing_safe"  # nothing generated passed the checks
+    generation_error = "generation_error"
+    timeout = "timeout"
+    off_subject = "off_subject"  # the passages or chosen sentences are about another subject
+    off_point = "off_point"  # on the subject, but without the kind of fact asked for
+    sentences_dropped = "sentences_dropped"  # some sentences failed a check, others passed
+    cached = "cached"  # served from the answer cache
+
+
+# Answers stored before reasons became codes (eval reports, replays) carry French sentences.
+_LEGACY_REASONS = {
+    "aucun document pertinent trouvé": Reason.no_match,
+    "le modèle indique que les sources ne répondent pas": Reason.model_declined,
+    "aucune phrase générée n'a passé les vérifications": Reason.nothing_safe,
+    "erreur pendant la génération": Reason.generation_error,
+    "délai de génération dépassé": Reason.timeout,
+    "aucune phrase choisie ne porte sur le sujet de la question": Reason.off_subject,
+    "les extraits portent sur le sujet": Reason.off_point,
+    "phrase(s) écartée(s)": Reason.sentences_dropped,
+    "réponse déjà calculée": Reason.cached,
+}
+
+
+def _reason(value: object) -> object:
+    if isinstance(value, str) and value not in Reason._value2member_map_:
+        for text, code in _LEGACY_REASONS.items():
+            if text in value:
+                return code
+    return value
+
+
+class Timings(BaseModel):
+    retrieve_ms: float = 0.0
+    generate_ms: float = 0.0
+    verify_ms: float = 0.0
+    first_sentence_ms: float | None = None
+    total_ms: float = 0.0
+
+
+class Answer(BaseModel):
+    question: str
+    verdict: Verdict
+    mode: AnswerMode = AnswerMode.paraphrase
+    reasons: list[Annotated[Reason, BeforeValidator(_reason)]] = Field(default_factory=list)
+    detail: str = Field(default="", description="staff-only detail (error text, counts)")
+    sentences: list[Sentence] = Field(default_factory=list, description="delivered, verified")
+    rejected: list[Sentence] = Field(default_factory=list, description="dropped by the checks")
+    sources: list[Source] = Field(default_factory=list, description="sources given to the model")
+    text: str = Field(default="", description="rendered answer with [n] markers")
+    orientation: str | None = Field(default=None, description="who to ask, when refused")
+    model: str = ""
+    backend: str = ""
+    prompt_tokens: int = 0
+    output_tokens: int = 0
+    timings: Timings = Field(default_factory=Timings)
+    retrieved: list[Chunk] = Field(
+        default_factory=list, description="ranked passages retrieval returned (staff, evals)"
+    )
+
+    @property
+    def cited_sources(self) -> list[Source]:
+        used = {i for s in self.sentences for i in s.source_ids}
+        return [s for s in self.sources if s.id in used]
+
+
+# One step of a streamed answer; a sentence is only emitted once its checks passed.
+class SourcesEvent(BaseModel):
+    kind: Literal["sources"] = "sources"
+    sources: list[Source]
+
+
+class SentenceEvent(BaseModel):
+    kind: Literal["sentence"] = "sentence"
+    sentence: Sentence
+
+
+class RejectedEvent(BaseModel):
+    kind: Literal["rejected"] = "rejected"
+    sentence: Sentence
+
+
+class DoneEvent(BaseModel):
+    kind: Literal["done"] = "done"
+    answer: Answer
+
+
+Event = Annotated[
+    SourcesEvent | SentenceEvent | RejectedEvent | DoneEvent, Field(discriminator="kind")
+]

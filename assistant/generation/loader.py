@@ -1,0 +1,69 @@
+"""Build the generator the settings ask for: a pool of OpenAI-compatible servers when
+``GUICHET_LLM_URLS`` is set, otherwise the GGUF in-process. Kept apart from both backends so
+neither imports the other."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from assistant.core.settings import DEFAULT_LLM_FILE, Settings
+from assistant.generation.base import Generator
+from assistant.generation.local import LlamaCppGenerator
+from assistant.generation.remote import ServerPoolGenerator
+from assistant.index.provision import DEFAULT_LLM_SHA256
+
+
+def pool_from_settings(settings: Settings) -> ServerPoolGenerator:
+    """Build the pool from the ``GUICHET_LLM_*`` settings (docs/operations.md)."""
+    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+    return ServerPoolGenerator(
+        list(settings.llm_urls),
+        key,
+        settings.llm_timeout_s,
+        connect_timeout_s=settings.llm_connect_timeout_s,
+        read_timeout_s=settings.llm_read_timeout_s,
+        health_interval_s=settings.llm_health_interval_s,
+        seed=settings.llm_seed,
+        grammar_param=settings.llm_grammar_param,
+        model=settings.llm_model,
+    )
+
+
+_generators: dict[tuple, Generator] = {}
+_build_lock = threading.Lock()
+
+
+def load_generator(settings: Settings, model_path: Path | None = None) -> Generator:
+    """One in-process model per (path, threads); loading a GGUF takes seconds and ~1.5 GB.
+    With ``settings.llm_urls`` set, one pool of OpenAI-compatible servers per URL list instead
+    (configuration only: see assistant/generation/remote.py)."""
+    if settings.llm_urls:
+        pool_key = ("servers", *settings.llm_urls)
+        with _build_lock:
+            if pool_key not in _generators:
+                _generators[pool_key] = pool_from_settings(settings)
+            return _generators[pool_key]
+    path = Path(model_path or settings.gguf_path)
+    key = (
+        str(path),
+        settings.llm_threads,
+        settings.llm_ctx,
+        settings.llm_prompt_lookup,
+        settings.llm_timeout_s,
+        settings.llm_seed,
+    )
+    with _build_lock:
+        if key not in _generators:
+            # The sha256 is only known for the default model; other GGUFs get the cheap checks.
+            expected = DEFAULT_LLM_SHA256 if path.name == DEFAULT_LLM_FILE else None
+            _generators[key] = LlamaCppGenerator(
+                path,
+                threads=settings.llm_threads,
+                n_ctx=settings.llm_ctx,
+                seed=settings.llm_seed,
+                timeout_s=settings.llm_timeout_s,
+                prompt_lookup=settings.llm_prompt_lookup,
+                expected_sha256=expected,
+            )
+        return _generators[key]
