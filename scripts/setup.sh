@@ -31,5 +31,22 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$want" ]; then
   echo "$want" > "$STAMP"
 fi
 
+# OCR (Tesseract, French) and office formats (LibreOffice headless) come from Debian: installed
+# when this runs as root, otherwise named. Without them, scanned pages and .odt/.ods/.doc/.rtf
+# files are reported in the ingest report with the package to install; the rest works.
+missing=()
+command -v tesseract >/dev/null 2>&1 || missing+=(tesseract-ocr)
+tesseract --list-langs 2>/dev/null | grep -x fra >/dev/null || missing+=(tesseract-ocr-fra)
+command -v soffice >/dev/null 2>&1 || missing+=(libreoffice-writer-nogui libreoffice-calc-nogui)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> installing ${missing[*]} (OCR and office formats)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+      --no-install-recommends "${missing[@]}") || echo "WARNING: could not install ${missing[*]}"
+  else
+    echo "NOTE: for OCR and office formats, install: sudo apt-get install ${missing[*]}"
+  fi
+fi
+
 echo "==> provisioning models into the data folder"
 "$VENV/bin/guichet" provision
