@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from assistant.core.answer import Answer, Sentence, Source, Verdict
+from evals.bench.suite import PARTS
 from evals.datasets import EvalItem
 from evals.results import rescore
 from ui.cli import app
@@ -107,7 +108,7 @@ def test_bench_parts_map_to_the_suite(suite_calls, tmp_path: Path) -> None:
     assert runner.invoke(app, ["bench", "answers", "--questions", "3"]).exit_code == 0
     assert runner.invoke(app, ["bench", "threads", "--threads", "1,2"]).exit_code == 0
     (all_parts, all_opts, all_merge), (ans, ans_opts, ans_merge), (thr, thr_opts, _) = suite_calls
-    assert all_parts == {"ingest", "retrieval", "threads"} and not all_merge
+    assert all_parts == set(PARTS) - {"answers"} and not all_merge
     assert all_opts.out == out  # type: ignore[attr-defined]
     assert ans == {"answers"} and ans_merge and ans_opts.questions == 3  # type: ignore[attr-defined]
     assert thr == {"threads"} and thr_opts.thread_counts == (1, 2)  # type: ignore[attr-defined]
