@@ -36,7 +36,7 @@ def bench_all(
     skip_llm: Annotated[bool, typer.Option(help="leave out the answers part")] = False,
     skip_100k: Annotated[bool, typer.Option(help="no 100k-point collection")] = False,
     parts: Annotated[str, typer.Option(help="comma-separated subset")] = (
-        "ingest,retrieval,answers,threads"
+        "ingest,retrieval,answers,threads,ocr"
     ),
     merge: Annotated[bool, typer.Option(help="keep the other parts' figures")] = False,
     out: Out = None,

@@ -3,6 +3,7 @@ threads study."""
 
 from __future__ import annotations
 
+from evals.bench.ocr import render as render_ocr
 from evals.bench.threads import render as render_threads
 
 
@@ -98,6 +99,8 @@ def render(results: dict) -> str:
     lines += distances(a, results.get("threads"))
     if "threads" in results:
         lines += render_threads(results["threads"])
+    if "ocr" in results:
+        lines += render_ocr(results["ocr"])
     return "\n".join(lines) + "\n"
 
 

@@ -30,11 +30,12 @@ from assistant.core.settings import Settings, get_settings
 from evals.bench.answers import bench_answers
 from evals.bench.common import DEMO, REPO, peak_rss_mb
 from evals.bench.ingest import bench_ingest
+from evals.bench.ocr import measure as bench_ocr
 from evals.bench.render import render
 from evals.bench.retrieval import bench_retrieval
 from evals.bench.threads import bench_threads
 
-PARTS = ("ingest", "retrieval", "answers", "threads")
+PARTS = ("ingest", "retrieval", "answers", "threads", "ocr")
 BENCHMARKS = REPO / "BENCHMARKS.md"
 
 
@@ -84,6 +85,7 @@ def run_suite(parts: Collection[str], options: SuiteOptions, *, merge: bool) -> 
         "threads": lambda: bench_threads(
             indexed_demo(), options.thread_questions, options.thread_counts
         ),
+        "ocr": bench_ocr,
     }
     try:
         for name in PARTS:
