@@ -25,10 +25,6 @@ from typing import Any
 
 from ingest.loaders.common import LoadError, LoadOptions, normalise_text
 
-# Tesseract's OpenMP threads fight over two cores with the embedder and the answer model:
-# one thread recognised a page in 1.1 s against 2.3 s with the default on this machine.
-os.environ.setdefault("OMP_THREAD_LIMIT", "1")
-
 MIN_CHARS = 20  # fewer recognised characters: nothing to index
 BLANK_INK = 0.002  # share of dark pixels under which a scan is a blank page, not a failure
 
@@ -101,6 +97,11 @@ def recognise(image: Any, options: LoadOptions) -> OcrPage:
             return OcrPage(**json.loads(cache.read_text(encoding="utf-8")))
         except (OSError, ValueError, TypeError):
             pass  # a damaged entry is recognised again
+    # Tesseract's OpenMP threads fight over two cores with the embedder and the answer model:
+    # one thread recognised a page in 1.1 s against 2.3 s with the default on this machine.
+    # Only Tesseract's environment gets the limit (pytesseract passes its module's ``environ``
+    # to the subprocess): in this process it would also cap llama.cpp, which uses OpenMP too.
+    pytesseract.pytesseract.environ = {"OMP_THREAD_LIMIT": "1", **os.environ}  # type: ignore[assignment]
     try:
         data = pytesseract.image_to_data(
             image, lang=options.ocr_language, output_type=pytesseract.Output.DICT

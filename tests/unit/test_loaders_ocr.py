@@ -155,3 +155,12 @@ def test_missing_tesseract_is_a_reason(tmp_path: Path, monkeypatch) -> None:
             load(pdf)
     finally:
         missing.cache_clear()
+
+
+def test_the_thread_limit_is_tesseracts_alone(tmp_path: Path) -> None:
+    """OMP_THREAD_LIMIT=1 goes to Tesseract only: in this process it would cap llama.cpp."""
+    import os
+
+    before = os.environ.get("OMP_THREAD_LIMIT")
+    load(scanned_pdf(PAGES[:1], tmp_path / "scan.pdf"))
+    assert os.environ.get("OMP_THREAD_LIMIT") == before
