@@ -175,10 +175,12 @@ class JobRunner:
         *,
         busy: Callable[[], bool] = lambda: False,
         sweep: Callable[[], Job | None] | None = None,
+        embedder: Callable[[], Any] | None = None,
     ) -> None:
         self.settings = settings
         self.busy = busy
         self.sweep = sweep
+        self._embedder = embedder or self._shared_embedder
         # Given to ``guichet ingest`` through the 0600 serve record (ui/handoff.py): whoever
         # can read the data folder may hand this server a job.
         self.local_token = secrets.token_urlsafe(32)
@@ -239,12 +241,8 @@ class JobRunner:
         job.status, job.started = "running", now_iso()
         self._save_history()
         start = time.perf_counter()
-        embedder = None
         try:
-            from assistant.index.embedding import load_embedder
-
-            embedder = PoliteEmbedder(load_embedder(self.settings.embedder), self.busy, job)
-            job.summary = work(job, embedder)
+            job.summary = work(job, PoliteEmbedder(self._embedder(), self.busy, job))
             job.status = "done"
         except Exception as exc:  # reported on the desk; the worker goes on
             log.exception("job %s (%s) failed", job.id, job.kind)
@@ -253,6 +251,11 @@ class JobRunner:
             job.seconds = round(time.perf_counter() - start, 2)
             job.finished = now_iso()
             self._save_history()
+
+    def _shared_embedder(self) -> Any:
+        from assistant.index.embedding import load_embedder
+
+        return load_embedder(self.settings.embedder)  # cached: the retriever's own instance
 
     def _loop(self) -> None:
         while True:

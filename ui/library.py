@@ -41,6 +41,7 @@ BINARY_TYPES: dict[str, tuple[str, ...]] = {
     "application/x-ole-storage": (".doc",),
     "application/rtf": (".rtf",),
 }
+OLE_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")  # the compound file of .doc (Word 97-2003)
 TEXT_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm")
 NAME_MAX = 120
 SNIFF_BYTES = 8192
@@ -73,7 +74,7 @@ def safe_name(name: str) -> str:
     base = unicodedata.normalize("NFC", Path(name.replace("\\", "/")).name).strip()
     base = re.sub(r"[^\w.\- ()]+", "-", base).strip(" .-")
     stem, suffix = os.path.splitext(base)
-    stem = stem[: NAME_MAX - len(suffix)] or "document"
+    stem = stem.strip(" .-")[: NAME_MAX - len(suffix)] or "document"
     return stem + suffix.lower()
 
 
@@ -97,9 +98,11 @@ def sniff(head: bytes, suffix: str) -> str | None:
     allowed = [mime for mime, suffixes in BINARY_TYPES.items() if suffix in suffixes]
     if not allowed:
         return DOC["refused_format"].format(suffix=suffix or "sans extension")
-    if kind is None or kind.mime not in allowed:
-        found = kind.mime if kind is not None else DOC["unknown_type"]
-        return DOC["refused_mismatch"].format(suffix=suffix, found=found)
+    found = kind.mime if kind is not None else None
+    if found is None and head.startswith(OLE_MAGIC):  # filetype names only some Word files
+        found = "application/x-ole-storage"
+    if found not in allowed:
+        return DOC["refused_mismatch"].format(suffix=suffix, found=found or DOC["unknown_type"])
     return None
 
 

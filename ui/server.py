@@ -64,6 +64,8 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
         state.jobs.start()  # ingest jobs and the sweep of expired validated answers
         yield
         await run_in_threadpool(state.jobs.stop)
+        for step in state.at_exit:  # before uvicorn re-raises SIGTERM, which skips `finally`
+            step()
 
     app = _fastapi(
         title="guichet — API publique",
@@ -129,6 +131,7 @@ def run(settings: Settings, host: str | None = None, port: int | None = None) ->
     host, port = host or settings.host, port or settings.port
     # `guichet ingest` finds this server here and hands it the job (ui/handoff.py).
     write_record(settings, host, port, state.jobs.local_token)
+    state.at_exit.append(lambda: remove_record(settings, state.jobs.local_token))
     try:
         _serve(app, host, port)
     finally:

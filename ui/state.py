@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from assistant.core.answer import DoneEvent, Event
 from assistant.core.settings import Settings
@@ -35,6 +35,7 @@ class AppState:
         # is being generated.
         self.jobs = JobRunner(settings, busy=lambda: self.queue.active > 0)
         self.documents = DocumentService(settings, self.jobs)
+        self.at_exit: list[Callable[[], None]] = []  # run by the server's shutdown
 
     def load(self) -> None:
         """Open the index and the model now (start-up), recording any error for /readyz."""
