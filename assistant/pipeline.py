@@ -9,16 +9,19 @@ live in their packages: ``retrieval`` (search, gate), ``generation`` (prompts, b
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 
 from assistant.answering.by_paraphrase import answer_by_paraphrase
 from assistant.answering.by_quote import answer_by_quote
 from assistant.answering.cache import AnswerCache, replay
 from assistant.answering.turn import Turn, finish
 from assistant.core import messages as msg
-from assistant.core.answer import Answer, AnswerMode, DoneEvent, Event, Reason, Verdict
-from assistant.core.query import Query, QuestionRejected, validate_question
+from assistant.core.answer import Answer, AnswerMode, Chunk, DoneEvent, Event, Reason, Verdict
+from assistant.core.query import Query, QuestionRejected, validate_history, validate_question
 from assistant.core.settings import Settings
+from assistant.core.text import content_stems
+from assistant.followup import Resolution, resolve
 from assistant.generation.base import Generator
 from assistant.grounding.decide import Decision
 from assistant.grounding.subject import SubjectJudge
@@ -63,24 +66,41 @@ class Assistant:
         return self._generator
 
     # ------------------------------------------------------------------------------------------
-    def ask(self, question: str, *, service: str | None = None) -> Answer:
-        for event in self.events(question, service=service):
+    def ask(
+        self, question: str, *, service: str | None = None, history: Sequence[str] = ()
+    ) -> Answer:
+        for event in self.events(question, service=service, history=history):
             if isinstance(event, DoneEvent):
                 return event.answer
         raise AssertionError("the event stream ended without an answer")
 
-    def events(self, question: str, *, service: str | None = None) -> Iterator[Event]:
-        query = Query.parse(question, self.settings.max_question_chars, service)
+    def events(
+        self, question: str, *, service: str | None = None, history: Sequence[str] = ()
+    ) -> Iterator[Event]:
+        """``history``: the thread's previous questions, oldest first (a follow-up is read
+        against them, ``assistant.followup``); the server keeps none of them."""
+        asked = Query.parse(question, self.settings.max_question_chars, service)
         t0 = time.perf_counter()
+        thread = validate_history(history, self.settings)
+        resolution = Resolution(asked.text)
+        if thread:
+            resolution = resolve(asked.text, thread, self.term_stats(), self._search(service))
+        query = asked
+        if resolution.followup:
+            stems = tuple(content_stems(resolution.text))
+            query = Query(text=resolution.text, stems=stems, service=service)
         key = (query.key, service, self.retriever.corpus_version(), self._config_hash)
         cached = self._cache.get(key)
-        if cached is not None:
+        if cached is not None and not resolution.followup:
             yield from replay(cached, t0)
             return
-        for event in self._answer(query, t0):
-            if isinstance(event, DoneEvent):
+        for event in self._answer(query, t0, resolution, asked.text):
+            if isinstance(event, DoneEvent) and not resolution.followup:
                 self._cache.put(key, event.answer)
             yield event
+
+    def _search(self, service: str | None) -> Callable[[str], list[Chunk]]:
+        return lambda text: self.retriever.search(text, self.settings.top_k, service=service)
 
     def term_stats(self) -> TermStats:
         return self.retriever.term_stats()
@@ -90,9 +110,17 @@ class Assistant:
         s = self.settings
         return gate(query.text, chunks, self.term_stats(), s.gate_min_dense, s.gate_min_coverage)
 
-    def _answer(self, query: Query, t0: float) -> Iterator[Event]:
+    def _answer(
+        self, query: Query, t0: float, resolution: Resolution, asked: str
+    ) -> Iterator[Event]:
         retrieval = self.retrieve(query)
-        turn = Turn(query, retrieval, None, t0)
+        if retrieval.passed and resolution.previous:
+            # The previous answer's document stays a candidate, after this question's own.
+            have = {c.chunk_id for c in retrieval.chunks}
+            extra = [c for c in resolution.previous if c.chunk_id not in have]
+            retrieval = replace(retrieval, chunks=[*retrieval.chunks, *extra])
+        turn = Turn(query, retrieval, None, t0, min_coverage=self.settings.gate_min_coverage)
+        turn.asked = asked if resolution.followup else None
         turn.timings.retrieve_ms = turn.elapsed_ms()
         mode = AnswerMode(self.settings.answer_mode)
         if not retrieval.passed:

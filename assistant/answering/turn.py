@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from assistant.answering.refusal import suggest
 from assistant.core import messages as msg
 from assistant.core.answer import (
     Answer,
@@ -30,6 +31,10 @@ class Turn:
     judge: SubjectJudge | None
     t0: float
     timings: Timings = field(default_factory=Timings)
+    # The gate's coverage threshold: a refusal offers pages only when they cover the question.
+    min_coverage: float = 1.0
+    # A follow-up as the citizen typed it; ``query`` is then its resolution (assistant.followup).
+    asked: str | None = None
 
     def elapsed_ms(self) -> float:
         return (time.perf_counter() - self.t0) * 1000
@@ -53,14 +58,22 @@ def finish(
     turn.timings.total_ms = turn.elapsed_ms()
     usage = usage or Usage()
     delivered, rejected, sources = delivered or [], rejected or [], sources or []
+    refused = decision.verdict is Verdict.refused
+    guidance = orientation.text(msg.refusal_lead(decision.reasons)) if refused else None
     if not delivered:
-        text = orientation.text()
+        text = guidance or orientation.text()
     elif mode is AnswerMode.quote:
         text = render_quotes(delivered, sources, msg.QUOTE_LEAD)
     else:
         text = render(delivered)
+    suggestions = (
+        suggest(turn.query.text, turn.retrieval, decision.reasons, turn.min_coverage)
+        if refused
+        else None
+    )
     answer = Answer(
-        question=turn.query.text,
+        question=turn.asked or turn.query.text,
+        resolved=turn.query.text if turn.asked else None,
         verdict=decision.verdict,
         mode=mode,
         reasons=decision.reasons,
@@ -69,7 +82,8 @@ def finish(
         rejected=rejected,
         sources=sources,
         text=text,
-        orientation=orientation.text() if decision.verdict is Verdict.refused else None,
+        orientation=guidance,
+        suggestions=suggestions,
         model=usage.model,
         backend=usage.backend,
         prompt_tokens=usage.prompt_tokens,

@@ -116,6 +116,7 @@ class Reason(str, Enum):
     timeout = "timeout"
     off_subject = "off_subject"  # the passages or chosen sentences are about another subject
     off_point = "off_point"  # on the subject, but without the kind of fact asked for
+    injection = "injection"  # the question tries to change the assistant's instructions
     sentences_dropped = "sentences_dropped"  # some sentences failed a check, others passed
     cached = "cached"  # served from the answer cache
 
@@ -142,6 +143,33 @@ def _reason(value: object) -> object:
     return value
 
 
+class Suggestion(BaseModel):
+    """A page close to a refused question: retrieved and on its topic, but it may not answer."""
+
+    title: str
+    doc_id: str
+    url: str | None = None
+    path: str | None = None
+    excerpt: str = Field(default="", description="the start of its best retrieved passage")
+    updated: str | None = None
+
+
+class Contact(BaseModel):
+    """A service's contact, a unit of a retrieved passage shown verbatim (never generated)."""
+
+    text: str = Field(description="the unit as the document writes it (phone, e-mail, address)")
+    title: str = Field(description="title of the document it was found in")
+    url: str | None = None
+
+
+class Suggestions(BaseModel):
+    """What a refusal offers instead of an answer."""
+
+    pages: list[Suggestion] = Field(default_factory=list, description="closest pages, 0-3")
+    contact: Contact | None = None
+    retry: bool = Field(default=False, description="a time-out: the same question may pass later")
+
+
 class Timings(BaseModel):
     retrieve_ms: float = 0.0
     generate_ms: float = 0.0
@@ -161,6 +189,13 @@ class Answer(BaseModel):
     sources: list[Source] = Field(default_factory=list, description="sources given to the model")
     text: str = Field(default="", description="rendered answer with [n] markers")
     orientation: str | None = Field(default=None, description="who to ask, when refused")
+    suggestions: Suggestions | None = Field(
+        default=None, description="when refused: close pages, a service contact, retry"
+    )
+    resolved: str | None = Field(
+        default=None,
+        description="a follow-up as retrieval and the checks read it (words of the thread added)",
+    )
     model: str = ""
     backend: str = ""
     prompt_tokens: int = 0

@@ -18,12 +18,46 @@ class Orientation(BaseModel):
     address: str = "Place de la République"
     website: str = "https://www.sainte-clarisse.example"
 
-    def text(self) -> str:
+    def text(self, lead: str | None = None) -> str:
+        """``lead``: why there is no answer (``REFUSAL_LEAD``); by default, not found."""
         return (
-            f"Je n'ai pas trouvé la réponse dans les documents de la commune. "
+            f"{lead or REFUSAL_LEAD[Reason.no_match]} "
             f"Adressez-vous à {self.desk} ({self.address}), par téléphone au {self.phone}, "
             f"{self.hours}, ou consultez {self.website}."
         )
+
+
+# Why there is no answer, in the citizen's terms: the first words of a refusal, per reason.
+REFUSAL_LEAD: dict[Reason, str] = {
+    Reason.no_match: "Je n'ai pas trouvé la réponse dans les documents de la commune.",
+    Reason.injection: (
+        "Je réponds seulement aux questions sur les démarches et les services de la commune, "
+        "à partir de ses documents."
+    ),
+    Reason.timeout: (
+        "Le service est très sollicité : la réponse n'a pas pu être préparée à temps. "
+        "Réessayez dans un instant."
+    ),
+    Reason.generation_error: (
+        "Une erreur est survenue pendant la préparation de la réponse. Réessayez dans un instant."
+    ),
+    Reason.model_declined: "Les pages trouvées ne semblent pas répondre à votre question.",
+    Reason.nothing_safe: "Je n'ai pas pu tirer des documents une réponse sûre à votre question.",
+    Reason.off_subject: "Les documents de la commune ne semblent pas traiter de ce sujet.",
+    Reason.off_point: (
+        "Les documents trouvés parlent de ce sujet, mais sans l'information précise demandée "
+        "(prix, horaires, numéro…)."
+    ),
+}
+# Shown with a refusal whose retrieved pages cover the question's topic.
+SUGGESTED_PAGES = "Pages proches, qui ne répondent peut-être pas directement à votre question :"
+SUGGESTED_CONTACT = "Contact indiqué par « {title} » :"
+RETRY = "Réessayer"
+
+
+def refusal_lead(reasons: list[Reason]) -> str:
+    default = REFUSAL_LEAD[Reason.no_match]
+    return next((REFUSAL_LEAD[r] for r in reasons if r in REFUSAL_LEAD), default)
 
 
 REFUSAL_REASON_TOO_LONG = "question trop longue"
@@ -41,6 +75,7 @@ REASON_TEXT: dict[Reason, str] = {
         "les extraits portent sur le sujet mais ne contiennent pas l'information demandée "
         "(prix, horaires, durée, numéro…)"
     ),
+    Reason.injection: "question qui tente de modifier les consignes de l'assistant",
     Reason.sentences_dropped: "phrase(s) écartée(s) par les vérifications",
     Reason.cached: "réponse déjà calculée (cache)",
 }
@@ -71,6 +106,10 @@ QUESTION_TOO_LONG = (
     "Votre question est trop longue ({n} caractères, maximum {max}). Raccourcissez-la."
 )
 QUESTION_EMPTY = "Votre question est vide."
+HISTORY_TOO_LONG = (
+    "La conversation envoyée est trop longue ({n} caractères, maximum {max}) : "
+    "commencez une nouvelle conversation."
+)
 BUSY = "Le service est très sollicité. Merci de réessayer dans {seconds} secondes."
 RATE_LIMITED = "Trop de questions en peu de temps. Merci de patienter {seconds} secondes."
 QUEUE_POSITION = "Votre question est en file d'attente (position {position})."

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from assistant.core import messages as msg
 from assistant.core.text import content_stems
+
+if TYPE_CHECKING:
+    from assistant.core.settings import Settings
 
 
 class QuestionRejected(ValueError):
@@ -20,6 +25,18 @@ def validate_question(question: str, max_chars: int) -> str:
     if len(cleaned) > max_chars:
         raise QuestionRejected(msg.QUESTION_TOO_LONG.format(n=len(cleaned), max=max_chars))
     return cleaned
+
+
+def validate_history(history: Sequence[str], settings: Settings) -> list[str]:
+    """The thread's previous questions, each validated like a question; only the last
+    ``history_max_turns`` count. More characters than ``history_max_chars`` in all is refused
+    (the client sends too much), as a too-long question is."""
+    kept = [validate_question(q, settings.max_question_chars) for q in history]
+    kept = kept[-settings.history_max_turns :] if settings.history_max_turns > 0 else []
+    total = sum(len(q) for q in kept)
+    if total > settings.history_max_chars:
+        raise QuestionRejected(msg.HISTORY_TOO_LONG.format(n=total, max=settings.history_max_chars))
+    return kept
 
 
 @dataclass(frozen=True)

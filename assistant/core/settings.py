@@ -152,6 +152,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     max_question_chars: int = 500
+    # A conversation's previous questions sent with a follow-up (assistant.followup): the last
+    # few only, each validated like a question, all together bounded in characters.
+    history_max_turns: int = 3
+    history_max_chars: int = 1500
     queue_max_waiting: int = 8
     cors_origins: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:8000"])
     rate_limit: str = Field(default="10/minute", description="per client, public API")

@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal, TextIO
 
-from assistant.core.answer import Answer
+from assistant.core.answer import Answer, Reason
 from assistant.core.stats import percentile
 from assistant.records.redact import redact_answer
 
@@ -62,6 +62,8 @@ CREATE UNIQUE INDEX IF NOT EXISTS feedback_one_per_rater ON feedback(answer_id, 
 """
 
 # The latest rating of each answer (a staff member may change their mind).
+# Refusals that say nothing about the documents: the service was overloaded or failed.
+NOT_CONTENT_GAPS = (Reason.timeout, Reason.generation_error)
 LATEST_RATING = """
 SELECT f.answer_id, f.rating, f.tags, f.comment, f.time FROM feedback f
 WHERE f.id = (SELECT MAX(id) FROM feedback WHERE answer_id = f.answer_id)
@@ -311,13 +313,17 @@ class FeedbackStore:
         return [(q, n) for q, n in ranked[:limit]]
 
     def gap_questions(self, limit: int = 300) -> list[GapQuestion]:
-        """The most recent refused or badly rated (latest rating 👎) questions."""
+        """The most recent refused or badly rated (latest rating 👎) questions. A refusal for
+        a time-out or a generation error is not a gap in the documents: it is left out."""
+        not_content = ", ".join(f"'{r.value}'" for r in NOT_CONTENT_GAPS)
         rows = (
             self._conn()
             .execute(
                 f"SELECT a.id, a.question, a.verdict, l.rating FROM answers a"
                 f" LEFT JOIN ({LATEST_RATING}) l ON l.answer_id = a.id"
-                " WHERE a.verdict = 'refused' OR l.rating = -1"
+                " WHERE (a.verdict = 'refused' AND NOT EXISTS (SELECT 1 FROM"
+                f" json_each(a.answer_json, '$.reasons') WHERE value IN ({not_content})))"
+                " OR l.rating = -1"
                 " ORDER BY a.time DESC, a.rowid DESC LIMIT ?",
                 (limit,),
             )

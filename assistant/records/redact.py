@@ -355,6 +355,7 @@ def redact_answer(answer: Answer, mask: Callable[[str], str] = redact) -> Answer
     return answer.model_copy(
         update={
             "question": r(answer.question),
+            "resolved": r(answer.resolved),
             "text": r(answer.text),
             "detail": r(answer.detail),
             "sentences": [sentence(s) for s in answer.sentences],
