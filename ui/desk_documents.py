@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -181,7 +180,7 @@ class DocumentsTab:
     def reingest(self, folder: str | None, request: gr.Request) -> str:
         def act(login: str) -> str:
             if not folder:
-                return render.notice_html(DOC["delete_none"], kind="error")
+                return render.notice_html(DOC["reingest_none"], kind="error")
             self.service.ingest([Path(folder)], login)
             return render.notice_html(DOC["reingest_queued"].format(folder=folder))
 
@@ -232,8 +231,8 @@ class DocumentsTab:
         def act(login: str) -> str:
             if not slug:
                 return render.notice_html(DOC["answer_pick_first"], kind="error")
-            self.service.remove_answer(slug, login)
-            return render.notice_html(DOC["answer_removed"].format(question=escape(slug)))
+            job = self.service.remove_answer(slug, login)
+            return render.notice_html(job.label)  # notice_html escapes
 
         return self._guard(request, act)
 

@@ -48,6 +48,7 @@ DOCUMENTS: dict[str, str] = {
     "reingest_label": "Dossier à réindexer",
     "reingest_button": "Réindexer le dossier",
     "reingest_queued": "Réindexation de « {folder} » en cours.",
+    "reingest_none": "Choisissez d'abord le dossier à réindexer.",
     "jobs_label": "Dernières opérations",
     "failures_label": "Échecs de la dernière opération",
     "col_when": "heure",
