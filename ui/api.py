@@ -31,9 +31,9 @@ from slowapi.util import get_remote_address
 
 from assistant.core import messages as msg
 from assistant.core.answer import Answer, DoneEvent, Event, SentenceEvent, SourcesEvent
+from assistant.core.query import validate_history, validate_question
 from assistant.core.settings import Settings
 from assistant.index.store import count_points
-from assistant.pipeline import validate_question
 from ui.metrics import Metrics
 from ui.protect import NotReady
 from ui.public import PublicAnswer, public_answer, public_sentence, public_source
@@ -55,6 +55,12 @@ class AskRequest(BaseModel):
     question: str = Field(
         description="question du citoyen, en texte libre",
         examples=["Quels sont les horaires de la piscine municipale ?"],
+    )
+    history: list[str] = Field(
+        default_factory=list,
+        max_length=10,
+        description="questions précédentes, la plus ancienne d'abord (rien n'est conservé)",
+        examples=[["Quels sont les horaires de la piscine municipale ?"]],
     )
 
 
@@ -188,20 +194,22 @@ def build_router(
     router = APIRouter()
     ask_limit = limiter.shared_limit(settings.rate_limit, scope="ask")
 
-    def check(question: str) -> str:
-        question = validate_question(question, settings.max_question_chars)  # 422 if bad
+    def check(body: AskRequest) -> tuple[str, list[str]]:
+        question = validate_question(body.question, settings.max_question_chars)  # 422 if bad
+        history = validate_history(body.history, settings)
         if not state.loaded:
             raise NotReady(state.startup_error or "not loaded")
-        return question
+        return question, history
 
     def events(
-        question: str, started: float, heartbeat_s: float = HEARTBEAT_S
+        asked: tuple[str, list[str]], started: float, heartbeat_s: float = HEARTBEAT_S
     ) -> AsyncGenerator[Any, None]:
         """Waiting, Event (sources, sentence, rejected), Heartbeat, then one Finished."""
+        question, history = asked
 
         def make() -> Iterator[Waiting | Event | Finished]:
             waited = False
-            for item in state.ask_events(question):
+            for item in state.ask_events(question, history=history):
                 if not waited and not isinstance(item, Waiting):
                     waited = True
                     metrics.queue_wait_seconds.observe(time.perf_counter() - started)
@@ -223,7 +231,7 @@ def build_router(
     )
     @ask_limit
     async def ask(request: Request, body: Annotated[AskRequest, Body()]) -> JSONResponse:
-        question = check(body.question)
+        question = check(body)
         finished: Finished | None = None
         # aclosing: leaving the loop early must stop the worker (and so the generation) now,
         # not whenever the generator is garbage-collected.
@@ -258,7 +266,7 @@ def build_router(
     async def ask_stream(
         request: Request, body: Annotated[AskRequest, Body()]
     ) -> StreamingResponse:
-        question = check(body.question)
+        question = check(body)
         stream = events(question, time.perf_counter())
         first = await anext(stream)  # QueueFull raises here, before any byte is sent: 503
 

@@ -11,7 +11,15 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from assistant.core import messages as msg
-from assistant.core.answer import Answer, AnswerMode, Reason, Sentence, Source, Verdict
+from assistant.core.answer import (
+    Answer,
+    AnswerMode,
+    Reason,
+    Sentence,
+    Source,
+    Suggestions,
+    Verdict,
+)
 
 # The API's refusal codes are the contract's reason codes (a subset: staff-only notes such as
 # dropped-sentence counts or cache hits never become the public reason).
@@ -37,6 +45,31 @@ class PublicSentence(BaseModel):
     )
 
 
+class PublicPage(BaseModel):
+    title: str
+    url: str | None = Field(default=None, description="page publique, s'il y en a une")
+    excerpt: str = Field(default="", description="début du passage retrouvé")
+    updated: str | None = None
+
+
+class PublicContact(BaseModel):
+    text: str = Field(description="ligne du document, telle quelle (téléphone, courriel, adresse)")
+    title: str = Field(description="document où elle figure")
+    url: str | None = None
+
+
+class PublicSuggestions(BaseModel):
+    """Ce qu'un refus propose à la place d'une réponse."""
+
+    pages_label: str = Field(description="intitulé à afficher au-dessus des pages proches")
+    pages: list[PublicPage] = Field(
+        default_factory=list, description="pages proches, qui ne répondent peut-être pas"
+    )
+    contact_label: str | None = None
+    contact: PublicContact | None = None
+    retry: bool = Field(default=False, description="délai dépassé : la question peut être reposée")
+
+
 class PublicAnswer(BaseModel):
     id: str = Field(description="identifiant de la réponse, à rappeler dans /api/v1/feedback")
     question: str
@@ -55,6 +88,9 @@ class PublicAnswer(BaseModel):
         default_factory=list, description="sources citées par au moins une phrase"
     )
     orientation: str | None = Field(default=None, description="à qui s'adresser, si refus")
+    suggestions: PublicSuggestions | None = Field(
+        default=None, description="si refus : pages proches, contact du service, réessayer"
+    )
     duration_ms: float = 0.0
 
 
@@ -98,7 +134,28 @@ def public_answer(answer: Answer, answer_id: str) -> PublicAnswer:
         sentences=[public_sentence(s) for s in answer.sentences],
         sources=[public_source(s) for s in answer.cited_sources],
         orientation=answer.orientation,
+        suggestions=public_suggestions(answer.suggestions),
         duration_ms=round(answer.timings.total_ms, 1),
+    )
+
+
+def public_suggestions(suggestions: Suggestions | None) -> PublicSuggestions | None:
+    if suggestions is None:
+        return None
+    contact = suggestions.contact
+    return PublicSuggestions(
+        pages_label=msg.SUGGESTED_PAGES,
+        pages=[
+            PublicPage(title=p.title, url=_public_url(p.url), excerpt=p.excerpt, updated=p.updated)
+            for p in suggestions.pages
+        ],
+        contact_label=msg.SUGGESTED_CONTACT.format(title=contact.title) if contact else None,
+        contact=(
+            PublicContact(text=contact.text, title=contact.title, url=_public_url(contact.url))
+            if contact
+            else None
+        ),
+        retry=suggestions.retry,
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 from assistant.core.answer import DoneEvent, Event
 from assistant.core.settings import Settings
@@ -58,10 +58,14 @@ class AppState:
                 self._assistant = Assistant(self.settings)
             return self._assistant
 
-    def ask_events(self, question: str, channel: str = "api") -> Iterator[Waiting | Event]:
+    def ask_events(
+        self, question: str, channel: str = "api", history: Sequence[str] = ()
+    ) -> Iterator[Waiting | Event]:
         """Queue position updates, then the answer's events. Raises ``QueueFull``.
-        Every finished answer goes to the append-only audit log (redacted question)."""
-        for item in self.queue.stream(lambda: self.assistant.events(question)):
+        Every finished answer goes to the append-only audit log (redacted question).
+        ``history``: the conversation's previous questions, sent by the client, kept nowhere."""
+        thread = list(history)
+        for item in self.queue.stream(lambda: self.assistant.events(question, history=thread)):
             if isinstance(item, DoneEvent):
                 try:
                     self.audit.record(item.answer, channel=channel)
