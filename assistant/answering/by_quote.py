@@ -26,7 +26,7 @@ from assistant.generation.quote import (
     select_units,
 )
 from assistant.grounding.decide import Decision, decide_quote
-from assistant.grounding.kinds import answers, choosable
+from assistant.grounding.kinds import answers, choosable_units
 from assistant.grounding.quotes import decide_quotes
 from assistant.grounding.subject import named_subject
 
@@ -112,13 +112,14 @@ def answer_by_quote(
 
 
 def offer_choosable(question: str, sources: list[Source]) -> list[Source]:
-    """Number for the model only the units that could answer (``kinds.choosable``): asked for
-    the pool's Wednesday hours, it cannot pick the swimming school's Wednesday lessons."""
-    out = []
-    for source in sources:
-        units = [
-            u.model_copy(update={"offered": choosable(question, f"{u.context} {u.text}")})
-            for u in source.units
-        ]
-        out.append(source.model_copy(update={"units": units}))
-    return out
+    """Number for the model only the units that could answer (``kinds.choosable_units``):
+    asked for the pool's Wednesday hours, it cannot pick the swimming school's lessons."""
+    offered = choosable_units(
+        question, {u.id: (u.text, u.context) for s in sources for u in s.units}
+    )
+    return [
+        s.model_copy(
+            update={"units": [u.model_copy(update={"offered": u.id in offered}) for u in s.units]}
+        )
+        for s in sources
+    ]

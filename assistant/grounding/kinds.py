@@ -17,6 +17,7 @@ from enum import Enum
 
 from assistant.core.text import content_stems, fold
 from assistant.grounding.facts import extract_facts
+from assistant.grounding.seasons import outside_season
 
 
 class AnswerKind(str, Enum):
@@ -159,15 +160,43 @@ def _counts(noun: str, facts: list, folded: str) -> bool:
     return not wanted or bool(wanted & set(content_stems(folded)))
 
 
-def choosable(question: str, text: str) -> bool:
+def choosable(question: str, text: str, context: str = "") -> bool:
     """Whether a unit may be offered to the model to choose: it holds one of the kinds of fact
     the question asks for (any unit, when the wording asks for none), and it is not a table row
-    for another bracket than the asker's own figure. The others stay in the prompt, unnumbered,
-    as context: the model reads the whole passage but can only pick what could answer."""
-    if outside_bracket(question, text):
+    for another bracket than the asker's own figure, nor for another season or another day
+    than the question names. ``context`` is the heading above the unit ("Horaires d'hiver",
+    "Mercredi"). The others stay in the prompt, unnumbered, as context: the model reads the
+    whole passage but can only pick what could answer."""
+    where = f"{context} {text}"
+    if outside_bracket(question, text) or outside_season(question, where):
         return False
+    days = asked_periods(question)
+    if days and names_a_day(where) and not any(names_period(d, where) for d in days):
+        return False  # the Tuesday aquagym for a question on Wednesday
     kinds = answer_kinds(question)
-    return not kinds or any(holds_kind(kind, text, noun) for kind, noun in kinds)
+    return not kinds or any(holds_kind(kind, where, noun) for kind, noun in kinds)
+
+
+def choosable_units(question: str, units: dict[str, tuple[str, str]]) -> set[str]:
+    """The ids of ``units`` (id → (text, context)) that may be offered. When a table has the
+    row of the asker's own bracket ("de 451 à 800 €" for a quotient of 600), a price without
+    any bracket ("enfant non domicilié : 5,90 €") is not the asker's price either."""
+    ids = {i for i, (text, context) in units.items() if choosable(question, text, context)}
+    own = {i for i in ids if in_own_bracket(question, units[i][0])}
+    if not own:
+        return ids
+    return {
+        i
+        for i in ids
+        if i in own
+        or row_bracket(units[i][0]) is not None
+        or not holds_kind(AnswerKind.price, units[i][0])
+    }
+
+
+def names_a_day(text: str) -> bool:
+    folded = fold(text)
+    return bool(_PERIOD_WORDS.search(folded)) or "tous les jours" in folded
 
 
 def answers(question: str, shown: list[str]) -> bool:
@@ -246,6 +275,14 @@ def row_bracket(text: str) -> tuple[float, float] | None:
     if m := _ROW_BELOW.match(head):
         return 0, _int(m.group(1))
     return None
+
+
+def in_own_bracket(question: str, text: str) -> bool:
+    """A table row for a bracket that holds one of the question's own figures."""
+    bracket = row_bracket(text)
+    if bracket is None:
+        return False
+    return any(bracket[0] <= n <= bracket[1] for n in question_figures(question))
 
 
 def outside_bracket(question: str, text: str) -> bool:
