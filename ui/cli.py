@@ -155,15 +155,20 @@ def ask(
     collection: CollectionOpt = None,
     json_out: Annotated[bool, typer.Option("--json")] = False,
     stream: Annotated[bool, typer.Option("--stream", help="afficher au fil de l'eau")] = False,
+    history: Annotated[
+        list[str] | None,
+        typer.Option("--after", help="question précédente de la conversation (répétable)"),
+    ] = None,
 ) -> None:
-    """Answer a question from the documents, with verified citations."""
+    """Answer a question from the documents, with verified citations; with --after, as a
+    follow-up of the previous questions."""
     from assistant.core.messages import reason_text, verdict_label
     from assistant.pipeline import Assistant, QuestionRejected
 
     assistant = Assistant(_settings(), collection=collection)
     answer = None
     try:
-        for event in assistant.events(question):
+        for event in assistant.events(question, history=history or []):
             if event.kind == "done":
                 answer = event.answer
             elif stream and not json_out and event.kind == "sentence" and event.sentence:
@@ -182,6 +187,7 @@ def ask(
         where = s.url or s.path or s.doc_id
         page = f", p. {s.page}" if s.page else ""
         typer.echo(f"[{s.id}] {s.title} — {where}{page}")
+    _echo_suggestions(answer)
     t = answer.timings
     label = verdict_label(answer.verdict.value, answer.mode.value)
     typer.secho(
@@ -190,6 +196,22 @@ def ask(
         f"{t.generate_ms / 1000:.1f} s, {answer.prompt_tokens} jetons lus)",
         dim=True,
     )
+
+
+def _echo_suggestions(answer) -> None:
+    from assistant.core.messages import SUGGESTED_CONTACT, SUGGESTED_PAGES
+
+    if answer.resolved:
+        typer.secho(f"(question lue avec la conversation : {answer.resolved})", dim=True)
+    s = answer.suggestions
+    if s is None:
+        return
+    if s.pages:
+        typer.echo(SUGGESTED_PAGES)
+        for p in s.pages:
+            typer.echo(f"  - {p.title} — {p.url or p.path or p.doc_id}")
+    if s.contact:
+        typer.echo(f"{SUGGESTED_CONTACT.format(title=s.contact.title)} {s.contact.text}")
 
 
 @app.command("staff-password")

@@ -56,6 +56,7 @@ def build_desk(
             gr.Button(D["logout"], link=logout_url, size="sm", scale=0, elem_id="desk-logout")
         current = gr.State(None)
         history = gr.State([])
+        thread_start = gr.State(0)  # where the current conversation begins in ``history``
         with gr.Tabs():
             with gr.Tab(D["tab_answer"], id="answer"):
                 with gr.Row():
@@ -70,6 +71,7 @@ def build_desk(
                         scale=5,
                     )
                     ask_btn = gr.Button(D["ask"], variant="primary", elem_id="desk-ask", scale=1)
+                    new_thread = gr.Button(D["new_thread"], elem_id="desk-new-thread", scale=1)
                 with gr.Row():
                     with gr.Column(scale=3):
                         verdict = gr.HTML(elem_id="desk-verdict")
@@ -120,7 +122,7 @@ def build_desk(
                 gr.on(
                     [ask_btn.click, question.submit],
                     desk.ask,
-                    [question, history],
+                    [question, history, thread_start],
                     outputs,
                     api_name="ask",
                     concurrency_limit=ask_concurrency,
@@ -130,6 +132,12 @@ def build_desk(
                     lambda: ("", [], ""),
                     None,
                     [feedback_status, tags, comment],
+                    api_visibility="private",
+                )
+                new_thread.click(
+                    lambda h: (len(h or []), render.notice_html(D["new_thread_done"])),
+                    history,
+                    [thread_start, notice],
                     api_visibility="private",
                 )
                 up.click(

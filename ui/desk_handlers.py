@@ -63,8 +63,10 @@ class Desk:
     ) -> AskOutputs:
         age = self.settings.source_max_age_days
         orientation = answer.orientation if answer is not None else None
+        suggestions = answer.suggestions if answer is not None else None
         return (
-            render.answer_html(sentences, orientation=orientation, status=status),
+            render.answer_html(sentences, orientation=orientation, status=status)
+            + render.suggestions_html(suggestions),
             render.verdict_badge(verdict, mode),
             render.sources_html(sources, sentences, max_age_days=age)
             if sources is not None
@@ -77,8 +79,14 @@ class Desk:
             notice,
         )
 
-    def ask(self, question: str, history: list[dict] | None) -> Iterator[AskOutputs]:
+    def ask(
+        self, question: str, history: list[dict] | None, thread_start: int | None = None
+    ) -> Iterator[AskOutputs]:
+        """``thread_start``: where the current conversation begins in the session history (the
+        "Nouvelle conversation" button sets it); its questions go with this one. None: none."""
         history = list(history or [])
+        thread = [] if thread_start is None else [h["question"] for h in history[thread_start:]]
+        thread = thread[-self.settings.history_max_turns :] if thread else []
         sentences: list[Sentence] = []
         rejected: list[Sentence] = []
         sources: list[Source] | None = None
@@ -86,7 +94,7 @@ class Desk:
         started = time.perf_counter()
         yield self._view([], [], None, status=D["searching"], history=history)
         try:
-            for item in self.state.ask_events(question or "", channel="desk"):
+            for item in self.state.ask_events(question or "", channel="desk", history=thread):
                 if isinstance(item, Waiting):
                     status = msg.QUEUE_POSITION.format(position=item.position)
                     yield self._view([], [], None, status=status, history=history)
@@ -265,4 +273,6 @@ def _reason_lines(answer: Answer | None) -> list[str]:
     if answer is None:
         return []
     lines = [msg.reason_text(r) for r in answer.reasons]
+    if answer.resolved:
+        lines.append(D["resolved"].format(text=answer.resolved))
     return [*lines, answer.detail] if answer.detail else lines

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from html import escape
 
 from assistant.core import messages as msg
-from assistant.core.answer import Answer, Sentence, Source
+from assistant.core.answer import Answer, Sentence, Source, Suggestions
 
 D = msg.DESK
 ANCHOR = "desk-src-{n}"
@@ -107,6 +107,35 @@ def answer_html(
     if status:
         parts.append(f'<p class="desk-status" role="status">{escape(status)}</p>')
     return f'<div class="answer" aria-live="polite">{"".join(parts)}</div>'
+
+
+def suggestions_html(suggestions: Suggestions | None) -> str:
+    """A refusal's closest pages (labelled: they may not answer), the contact found verbatim in
+    the top one, and a note to ask again after a time-out."""
+    if suggestions is None:
+        return ""
+    parts = []
+    if suggestions.pages:
+        items = "".join(
+            f"<li>{_page_link(p.title, p.url or p.path)} <span class='meta'>"
+            f"{escape(p.excerpt)}</span></li>"
+            for p in suggestions.pages
+        )
+        parts.append(f"<p><strong>{escape(msg.SUGGESTED_PAGES)}</strong></p><ul>{items}</ul>")
+    if suggestions.contact:
+        c = suggestions.contact
+        label = msg.SUGGESTED_CONTACT.format(title=c.title)
+        parts.append(f'<p class="contact">{escape(label)} {escape(c.text)}</p>')
+    if suggestions.retry:
+        parts.append(f'<p class="retry">{escape(D["retry_hint"])}</p>')
+    return f'<div class="suggestions">{"".join(parts)}</div>'
+
+
+def _page_link(title: str, where: str | None) -> str:
+    if where and where.lower().startswith(("https://", "http://")):
+        href = escape(where, quote=True)
+        return f'<a href="{href}" target="_blank" rel="noopener noreferrer">{escape(title)}</a>'
+    return escape(title) + (f" ({escape(where)})" if where else "")
 
 
 def _context_html(sentence: Sentence) -> str:

@@ -36,11 +36,12 @@ WIDGET_DIR = Path(__file__).parent / "widget"
 STRINGS_SLOT = "/*GUICHET_STRINGS*/{}"
 
 
-def widget_script() -> str:
+def widget_script(max_chars: int = 500) -> str:
     """widget.js with the French strings of ``assistant.core.messages`` put in (one place to
-    edit)."""
+    edit), and the question's length limit for its counter."""
     source = (WIDGET_DIR / "widget.js").read_text(encoding="utf-8")
-    strings = json.dumps(msg.WIDGET, ensure_ascii=False).replace("</", "<\\/")
+    config = {**msg.WIDGET, "max_chars": max_chars}
+    strings = json.dumps(config, ensure_ascii=False).replace("</", "<\\/")
     return source.replace(STRINGS_SLOT, strings, 1)
 
 
@@ -93,7 +94,7 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
     @app.get("/widget.js", include_in_schema=False)
     async def widget() -> Response:
         return Response(
-            widget_script(),
+            widget_script(settings.max_question_chars),
             media_type="text/javascript; charset=utf-8",
             headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"},
         )

@@ -210,6 +210,19 @@ WIDGET = {
     "disclaimer": DISCLAIMER,
     "queue": QUEUE_POSITION,
     "feedback_thanks": FEEDBACK_THANKS,
+    "new_conversation": "Nouvelle conversation",
+    "new_conversation_done": "Nouvelle conversation : les questions précédentes sont oubliées.",
+    "writing": "Réponse en cours…",
+    "stop": "Arrêter",
+    "stopped": "Réponse interrompue.",
+    "retry": RETRY,
+    "counter": "{n} / {max} caractères",
+    "too_long": QUESTION_TOO_LONG,
+    "excerpt": "Voir l'extrait",
+    "months": [
+        *["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août"],
+        *["septembre", "octobre", "novembre", "décembre"],
+    ],
 }
 
 # --- staff desk (ui/desk.py, ui/desk_render.py, ui/auth.py, ui/corpus_status.py) ---------------
@@ -233,6 +246,12 @@ DESK = {
     "error": "Une erreur est survenue : {error}",
     "not_ready": "L'assistant n'est pas prêt : {error}",
     "details": "Détail des vérifications",
+    "resolved": "question de suite, lue avec la conversation : « {text} »",
+    "retry_hint": "Le service était très sollicité : reposez la question dans un instant.",
+    "new_thread": "Nouvelle conversation (nouvel usager)",
+    "new_thread_done": (
+        "Nouvelle conversation : les questions précédentes ne sont plus prises en compte."
+    ),
     "details_empty": "Aucune vérification à afficher.",
     "dropped_heading": "Phrases écartées",
     "delivered_heading": "Phrases retenues",

@@ -74,3 +74,43 @@ def test_an_out_of_corpus_refusal_has_no_suggestions(tmp_path, question):
     with app_with(ScriptedGenerator(choose("Dimanche")), tmp_path) as c:
         answer = c.post("/api/v1/ask", json={"question": question}).json()
     assert answer["verdict"] == "refused" and answer["suggestions"] is None
+
+
+def desk_with(generator, tmp_path):
+    from assistant.records.feedback import FeedbackStore
+    from ui.desk_handlers import Desk
+
+    settings = Settings(data_dir=tmp_path, answer_mode="quote")
+    assistant = Assistant(
+        settings, generator=generator, embedder=HashEmbedder(), retriever=MemoryRetriever(CORPUS)
+    )
+    state = AppState(settings, assistant)
+    state.loaded = True
+    return Desk(state, store=FeedbackStore(tmp_path / "desk.db"))
+
+
+def last_view(desk, question, history, thread_start):
+    *_, view = desk.ask(question, history, thread_start)
+    return view
+
+
+def test_the_desk_keeps_the_thread_until_a_new_conversation(tmp_path):
+    desk = desk_with(ScriptedGenerator(choose("Dimanche : de 9 h")), tmp_path)
+    first = last_view(desk, FIRST, [], 0)
+    history = first[7]
+    follow = last_view(desk, "et le dimanche ?", history, 0)
+    answer_html, details_html = follow[0], follow[3]
+    assert "Dimanche : de 9 h à 12 h" in answer_html
+    assert "lue avec la conversation" in details_html and "piscine" in details_html
+    history = follow[7]
+    assert [h["question"] for h in history] == [FIRST, "et le dimanche ?"]
+    alone = last_view(desk, "et le dimanche ?", history, len(history))  # new conversation
+    assert "lue avec la conversation" not in alone[3]
+
+
+def test_the_desk_shows_a_timeouts_pages_contact_and_retry_note(tmp_path):
+    desk = desk_with(Timeout(""), tmp_path)
+    view = last_view(desk, FIRST, [], 0)
+    assert msg.REFUSAL_LEAD[Reason.timeout] in view[0].replace("&#x27;", "'")
+    assert "Pages proches" in view[0] and "01 99 00 40 00" in view[0]
+    assert "reposez la question" in view[0]

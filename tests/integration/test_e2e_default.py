@@ -144,3 +144,43 @@ def test_papers_question_gets_the_documents_to_bring(cli_env):
         text = answer["text"].lower()
         assert "photo" in text or "justificatif" in text, answer["text"]
         assert "10 ans" not in text, answer["text"]
+
+
+def ask_after(env, question: str, *previous: str) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-m", "ui.cli", "ask", question, "--json"]
+        + [arg for p in previous for arg in ("--after", p)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)
+
+
+POOL_HOURS = "Quels sont les horaires de la piscine ?"
+
+
+def test_a_follow_up_on_sunday_is_answered_from_the_pools_timetable(cli_env):
+    # Was refused in 0.5 s: "et le dimanche ?" alone names no subject.
+    answer = ask_after(cli_env, "et le dimanche ?", POOL_HOURS)
+    assert answer["question"] == "et le dimanche ?"
+    assert answer["resolved"] and "piscine" in answer["resolved"]
+    assert answer["retrieved"][0]["doc_id"] == "piscine-municipale.md"
+    given = {s["id"]: s for s in answer["sources"]}
+    for s in _shown(answer):  # whatever is shown comes from the pool's page
+        assert {given[n]["doc_id"] for n in s["source_ids"]} == {"piscine-municipale.md"}, s
+    if answer["verdict"] == "refused":  # e.g. a time-out under load: typed, with the pool's page
+        assert answer["suggestions"]["pages"][0]["doc_id"] == "piscine-municipale.md"
+    else:
+        assert "9 h à 13 h" in answer["text"], answer["text"]
+
+
+def test_a_follow_up_that_changes_subject_is_taken_alone(cli_env):
+    answer = ask_after(cli_env, "Quels sont les horaires de la médiathèque ?", POOL_HOURS)
+    assert answer["resolved"] is None
+    assert answer["retrieved"][0]["doc_id"] == "mediatheque.md"
+    given = {s["id"]: s for s in answer["sources"]}
+    for s in _shown(answer):
+        assert {given[n]["doc_id"] for n in s["source_ids"]} == {"mediatheque.md"}, s

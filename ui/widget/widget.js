@@ -7,7 +7,10 @@
  * a bubble button opening a chat panel. Answers are read as Server-Sent Events from
  * POST {url}/api/v1/ask/stream with fetch + ReadableStream; each verified sentence is appended
  * to an ARIA live region. Every text coming from the server (answer, sources, messages) is
- * inserted with textContent, never as HTML. No dependency, no build step.
+ * inserted with textContent, never as HTML; links are built only from web, mailto: and tel:
+ * addresses found in verified text. The conversation (questions and finished public answers)
+ * lives in sessionStorage under a namespaced key, so it survives a reload and dies with the
+ * tab; the last questions go with each new one as `history`. No dependency, no build step.
  */
 (function () {
   "use strict";
@@ -38,6 +41,47 @@
     } catch (e) {
       return null;
     }
+  }
+
+  var MAX_CHARS = Number(S.max_chars) || 500;
+  var HISTORY_TURNS = 3;
+  var KEPT_TURNS = 12;
+
+  // "2023-06-05" -> "5 juin 2023" (month names from the strings, so no locale data is needed).
+  function frenchDate(iso) {
+    var m = /^(\d{4})-(\d{2})-(\d{2})/.exec(iso || "");
+    var months = S.months || [];
+    if (!m || months.length !== 12) return iso || "";
+    var day = Number(m[3]);
+    return (day === 1 ? "1er" : String(day)) + " " + months[Number(m[2]) - 1] + " " + m[1];
+  }
+
+  // Web addresses, e-mails and French phone numbers of a verified text become links; the rest
+  // stays text. Trailing punctuation is not part of an address.
+  var LINKABLE = /(https?:\/\/[^\s<>"«»]+)|([\w.+-]+@[\w-]+(?:\.[\w-]+)+)|((?:\+33\s?|\b0)[1-9](?:[\s.]?\d{2}){4}\b)/g;
+  function linkify(text) {
+    var nodes = [];
+    var last = 0;
+    var match;
+    LINKABLE.lastIndex = 0;
+    while ((match = LINKABLE.exec(text)) !== null) {
+      var raw = match[0];
+      var trail = /[.,;:!?)\]]+$/.exec(raw);
+      if (trail) raw = raw.slice(0, -trail[0].length);
+      var href = match[1] ? safeHref(raw) : match[2] ? "mailto:" + raw : "tel:" + raw.replace(/[\s.]/g, "");
+      if (match.index > last) nodes.push(document.createTextNode(text.slice(last, match.index)));
+      if (href) {
+        var attrs = { class: "link", href: href, text: raw };
+        if (match[1]) { attrs.target = "_blank"; attrs.rel = "noopener noreferrer"; }
+        nodes.push(h("a", attrs));
+      } else {
+        nodes.push(document.createTextNode(raw));
+      }
+      last = match.index + raw.length;
+      LINKABLE.lastIndex = last;
+    }
+    if (last < text.length) nodes.push(document.createTextNode(text.slice(last)));
+    return nodes;
   }
 
   // Build an element; children are nodes or strings (strings become text nodes).
@@ -106,6 +150,28 @@
     ".send { border: 0; border-radius: 8px; background: #17406d; color: #fff; padding: 10px 14px;",
     "  min-height: 44px; cursor: pointer; font-weight: 600; }",
     ".send[aria-disabled='true'] { background: #5a6b80; cursor: progress; }",
+    ".tools { display: flex; gap: 4px; align-items: center; }",
+    ".new { border: 1px solid #fff; background: transparent; color: #fff; border-radius: 8px;",
+    "  padding: 4px 8px; min-height: 44px; cursor: pointer; font-size: .85rem; }",
+    ".new:focus-visible { outline-color: #ffd27a; }",
+    ".writing { font-size: .85rem; color: #3d3d3d; font-style: italic; margin: 4px 0 0; }",
+    "@media (prefers-reduced-motion: no-preference) { .writing::after { content: ' ●';",
+    "  animation: pulse 1s infinite alternate; } @keyframes pulse { from { opacity: .2 } to { opacity: 1 } } }",
+    ".stop { border: 1px solid #8f1d1d; background: #fff; color: #8f1d1d; border-radius: 8px;",
+    "  padding: 10px 12px; min-height: 44px; cursor: pointer; font-weight: 600; }",
+    ".stop[hidden] { display: none; }",
+    ".counter { font-size: .8rem; color: #4a4a4a; margin: 4px 0 0; text-align: right; }",
+    ".counter.over { color: #8f1d1d; font-weight: 700; }",
+    ".form-error { color: #8f1d1d; font-size: .85rem; margin: 4px 0 0; }",
+    ".form-error:empty { display: none; }",
+    "details.excerpt { margin: 2px 0 4px; }",
+    "details.excerpt summary { cursor: pointer; color: #0b4f9c; }",
+    "details.excerpt p { margin: 2px 0; color: #3a3a3a; white-space: pre-wrap; }",
+    ".pages-title { font-size: .85rem; font-weight: 700; margin: 8px 0 0; }",
+    ".pages { font-size: .85rem; margin: 4px 0 0; padding-left: 20px; }",
+    ".contact { font-size: .9rem; margin: 6px 0 0; }",
+    ".retry { border: 1px solid #17406d; background: #17406d; color: #fff; border-radius: 6px;",
+    "  padding: 6px 12px; min-height: 36px; cursor: pointer; margin-top: 6px; display: block; }",
     "@media (max-width: 480px) {",
     "  :host { right: 8px; bottom: 8px; }",
     "  .panel { right: 8px; left: 8px; width: auto; bottom: 72px; height: calc(100vh - 88px);",
@@ -146,6 +212,8 @@
       this.api = "";
       this.busy = false;
       this.sources = {};
+      this.thread = []; // [{question, answer}] answer: the finished public answer
+      this.controller = null;
       var root = this.attachShadow({ mode: "open" });
       if (root.adoptedStyleSheets !== undefined && typeof CSSStyleSheet === "function") {
         var sheet = new CSSStyleSheet();
@@ -159,6 +227,8 @@
 
     connectedCallback() {
       this.api = (this.getAttribute("api") || baseUrl()).replace(/\/+$/, "");
+      this.storageKey = "guichet-chat:v1:" + this.api;
+      this.restore();
     }
 
     build(root) {
@@ -177,36 +247,49 @@
       }, [svg, h("span", { "aria-hidden": "true", text: t("bubble") })]);
 
       this.closeButton = h("button", { type: "button", class: "close", "aria-label": t("close"), text: "×" });
+      this.newButton = h("button", { type: "button", class: "new", text: t("new_conversation") });
       this.log = h("div", { class: "log", role: "log", "aria-live": "polite", "aria-relevant": "additions text",
         "aria-label": t("title"), tabindex: "0" });
       this.status = h("p", { class: "status", role: "status", "aria-live": "polite" });
       this.input = h("textarea", { id: "guichet-question", name: "question", rows: "2",
-        "aria-describedby": "guichet-hint", autocomplete: "off" });
+        "aria-describedby": "guichet-hint guichet-counter", autocomplete: "off" });
       this.send = h("button", { type: "submit", class: "send", text: t("send") });
+      this.stop = h("button", { type: "button", class: "stop", text: t("stop"), hidden: "" });
+      this.counter = h("p", { class: "counter", id: "guichet-counter" });
+      this.formError = h("p", { class: "form-error", role: "alert" });
       this.form = h("form", { novalidate: "" }, [
         h("label", { for: "guichet-question", text: t("label") }),
         h("p", { class: "hint", id: "guichet-hint", text: t("hint") }),
-        h("div", { class: "row" }, [this.input, this.send]),
+        h("div", { class: "row" }, [this.input, this.send, this.stop]),
+        this.counter,
+        this.formError,
       ]);
       this.panel = h("div", {
         class: "panel", id: "guichet-panel", role: "dialog", "aria-modal": "false",
         "aria-labelledby": "guichet-title", hidden: "",
       }, [
-        h("div", { class: "head" }, [h("h2", { id: "guichet-title", text: t("title") }), this.closeButton]),
+        h("div", { class: "head" }, [
+          h("h2", { id: "guichet-title", text: t("title") }),
+          h("div", { class: "tools" }, [this.newButton, this.closeButton]),
+        ]),
         h("div", { class: "notices" }, [h("p", { text: t("privacy") }), h("p", { text: t("disclaimer") })]),
         this.log,
         this.status,
         this.form,
       ]);
-      this.log.appendChild(this.message("bot", t("assistant"), [h("p", { class: "bodytext", text: t("welcome") })]));
+      this.welcome();
+      this.count();
       root.appendChild(this.panel);
       root.appendChild(this.bubble);
 
       this.bubble.addEventListener("click", function () { self.toggle(); });
       this.closeButton.addEventListener("click", function () { self.close(); });
+      this.newButton.addEventListener("click", function () { self.reset(); });
+      this.stop.addEventListener("click", function () { if (self.controller) self.controller.abort(); });
       this.panel.addEventListener("keydown", function (event) {
         if (event.key === "Escape") { event.preventDefault(); self.close(); }
       });
+      this.input.addEventListener("input", function () { self.count(); });
       this.input.addEventListener("keydown", function (event) {
         if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
           event.preventDefault();
@@ -214,6 +297,10 @@
         }
       });
       this.form.addEventListener("submit", function (event) { event.preventDefault(); self.submit(); });
+    }
+
+    welcome() {
+      this.log.appendChild(this.message("bot", t("assistant"), [h("p", { class: "bodytext", text: t("welcome") })]));
     }
 
     toggle() { if (this.panel.hidden) this.open(); else this.close(); }
@@ -230,35 +317,107 @@
       this.bubble.focus();
     }
 
+    // --- the conversation, kept in this tab's sessionStorage ---------------------------------
+    save() {
+      try {
+        sessionStorage.setItem(this.storageKey, JSON.stringify(this.thread.slice(-KEPT_TURNS)));
+      } catch (e) { /* storage disabled or full: the conversation just is not kept */ }
+    }
+
+    restore() {
+      var kept = [];
+      try { kept = JSON.parse(sessionStorage.getItem(this.storageKey) || "[]"); } catch (e) { kept = []; }
+      if (!Array.isArray(kept) || this.thread.length) return;
+      var self = this;
+      kept.forEach(function (entry) {
+        if (!entry || typeof entry.question !== "string" || !entry.answer) return;
+        self.thread.push(entry);
+        self.log.appendChild(self.message("user", t("you"), [h("p", { class: "bodytext", text: entry.question })]));
+        var turn = self.newTurn(entry.question);
+        self.sources = {};
+        (entry.answer.sources || []).forEach(function (s) { self.sources[s.id] = s; });
+        (entry.answer.sentences || []).forEach(function (s) { self.sentence(turn, s); });
+        self.finish(turn, entry.answer, true);
+      });
+      this.log.scrollTop = this.log.scrollHeight;
+    }
+
+    reset() {
+      if (this.controller) this.controller.abort();
+      this.thread = [];
+      try { sessionStorage.removeItem(this.storageKey); } catch (e) { /* nothing kept */ }
+      this.log.replaceChildren();
+      this.welcome();
+      this.status.textContent = t("new_conversation_done");
+      this.input.focus();
+    }
+
+    history() {
+      return this.thread.slice(-HISTORY_TURNS).map(function (entry) { return entry.question; });
+    }
+
+    // --- asking ----------------------------------------------------------------------------
     message(kind, who, body) {
       return h("div", { class: "msg " + kind }, [h("p", { class: "who", text: who })].concat(body));
+    }
+
+    count() {
+      var n = this.input.value.trim().length;
+      this.counter.textContent = t("counter", { n: n, max: MAX_CHARS });
+      this.counter.classList.toggle("over", n > MAX_CHARS);
     }
 
     setBusy(busy) {
       this.busy = busy;
       this.send.setAttribute("aria-disabled", busy ? "true" : "false");
+      this.stop.hidden = !busy;
     }
 
     submit() {
       var question = this.input.value.trim();
       if (this.busy || !question) return;
+      if (question.length > MAX_CHARS) {
+        // The citizen's text stays in the box, to be shortened there.
+        this.formError.textContent = t("too_long", { n: question.length, max: MAX_CHARS });
+        this.input.focus();
+        return;
+      }
+      this.formError.textContent = "";
       this.input.value = "";
+      this.count();
       this.log.appendChild(this.message("user", t("you"), [h("p", { class: "bodytext", text: question })]));
-      this.ask(question);
+      this.ask(question, this.history());
     }
 
-    async ask(question) {
-      var turn = { text: h("p", { class: "bodytext" }), done: false };
+    newTurn(question) {
+      var turn = { text: h("p", { class: "bodytext" }), done: false, question: question };
       turn.node = this.message("bot", t("assistant"), [turn.text]);
       this.log.appendChild(turn.node);
+      return turn;
+    }
+
+    // A long answer starts at its first line: the view goes to the question, not to the end.
+    reveal(turn) {
+      var question = turn.node.previousElementSibling || turn.node;
+      this.log.scrollTop = Math.max(0, question.offsetTop - this.log.offsetTop - 8);
+    }
+
+    async ask(question, history) {
+      var turn = this.newTurn(question);
+      turn.history = history;
+      turn.writing = h("p", { class: "writing", text: t("writing") });
+      turn.node.appendChild(turn.writing);
       this.sources = {};
       this.setBusy(true);
       this.status.textContent = t("thinking");
+      this.reveal(turn);
+      this.controller = typeof AbortController === "function" ? new AbortController() : null;
       try {
         var response = await fetch(this.api + "/api/v1/ask/stream", {
           method: "POST",
           headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
-          body: JSON.stringify({ question: question }),
+          body: JSON.stringify({ question: question, history: history }),
+          signal: this.controller ? this.controller.signal : undefined,
         });
         if (!response.ok) {
           var detail = null;
@@ -278,10 +437,13 @@
         }
         if (!turn.done) this.error(turn, t("network_error"));
       } catch (e) {
-        this.error(turn, t("network_error"));
+        if (e && e.name === "AbortError") this.stopped(turn);
+        else this.error(turn, t("network_error"));
       } finally {
+        this.controller = null;
+        if (turn.writing) turn.writing.remove();
         this.setBusy(false);
-        this.log.scrollTop = this.log.scrollHeight;
+        this.reveal(turn);
       }
     }
 
@@ -293,15 +455,14 @@
       } else if (event.name === "sources") {
         var self = this;
         (data.sources || []).forEach(function (s) { self.sources[s.id] = s; });
-        this.status.textContent = t("thinking");
+        this.status.textContent = t("writing");
       } else if (event.name === "sentence") {
         this.sentence(turn, data);
       } else if (event.name === "done") {
-        this.finish(turn, data);
+        this.finish(turn, data, false);
       } else if (event.name === "error") {
         this.error(turn, typeof data.detail === "string" ? data.detail : t("network_error"));
       }
-      this.log.scrollTop = this.log.scrollHeight;
     }
 
     citation(id) {
@@ -325,7 +486,7 @@
         turn.text.appendChild(h("span", { class: "context", text: data.context + " : " }));
       }
       var lead = turn.text.childNodes.length && !data.context ? " " : "";
-      var span = h("span", { class: "sentence", text: lead + data.text });
+      var span = h("span", { class: "sentence" }, [lead].concat(linkify(String(data.text || ""))));
       turn.text.appendChild(span);
       (data.source_ids || []).forEach(function (id) {
         turn.text.appendChild(document.createTextNode(" "));
@@ -333,34 +494,78 @@
       });
     }
 
-    finish(turn, answer) {
+    // Title (linked when public), French date, and the passage itself, folded.
+    pageItem(page, value) {
+      var href = page.url ? safeHref(page.url) : null;
+      var title = href
+        ? h("a", { href: href, target: "_blank", rel: "noopener noreferrer", text: page.title })
+        : h("span", { text: page.title });
+      var meta = [];
+      if (!href) meta.push(t("source_no_link"));
+      if (page.updated) meta.push(t("updated", { date: frenchDate(page.updated) }));
+      var item = h("li", value ? { value: value } : {}, [title]);
+      if (meta.length) item.appendChild(h("span", { class: "meta", text: " — " + meta.join(", ") }));
+      if (page.excerpt) {
+        item.appendChild(h("details", { class: "excerpt" }, [
+          h("summary", { text: t("excerpt") }),
+          h("p", { text: page.excerpt }),
+        ]));
+      }
+      return item;
+    }
+
+    finish(turn, answer, restored) {
       var self = this;
       turn.done = true;
-      this.status.textContent = t("done");
+      if (!restored) {
+        this.status.textContent = t("done");
+        this.thread.push({ question: turn.question, answer: answer });
+        this.save();
+      }
       (answer.sources || []).forEach(function (s) { self.sources[s.id] = s; });
       if (answer.verdict === "refused" || !(answer.sentences || []).length) {
         turn.text.remove();
         turn.node.appendChild(h("p", { class: "bodytext orientation", text: answer.orientation || answer.text || "" }));
+        this.suggestions(turn, answer.suggestions);
       } else if ((answer.sources || []).length) {
         // What the checks established ("extrait exact du document…"), never more.
         if (answer.label) turn.node.appendChild(h("p", { class: "label", text: answer.label }));
         turn.node.appendChild(h("p", { class: "sources-title", text: t("sources") }));
         var list = h("ol", { class: "sources" });
-        answer.sources.forEach(function (s) {
-          var href = s.url ? safeHref(s.url) : null;
-          var title = href
-            ? h("a", { href: href, target: "_blank", rel: "noopener noreferrer", text: s.title })
-            : h("span", { text: s.title });
-          var meta = [];
-          if (!href) meta.push(t("source_no_link"));
-          if (s.updated) meta.push(t("updated", { date: s.updated }));
-          var item = h("li", { value: String(s.id) }, [title]);
-          if (meta.length) item.appendChild(h("span", { class: "meta", text: " — " + meta.join(", ") }));
-          list.appendChild(item);
-        });
+        answer.sources.forEach(function (s) { list.appendChild(self.pageItem(s, String(s.id))); });
         turn.node.appendChild(list);
       }
-      if (answer.id) turn.node.appendChild(this.feedback(answer.id));
+      if (answer.id && !restored) turn.node.appendChild(this.feedback(answer.id));
+    }
+
+    // A refusal's closest pages (labelled as such), the service's contact, a retry.
+    suggestions(turn, s) {
+      if (!s) return;
+      var self = this;
+      if ((s.pages || []).length) {
+        turn.node.appendChild(h("p", { class: "pages-title", text: s.pages_label || "" }));
+        var list = h("ul", { class: "pages" });
+        s.pages.forEach(function (p) { list.appendChild(self.pageItem(p, null)); });
+        turn.node.appendChild(list);
+      }
+      if (s.contact && s.contact.text) {
+        turn.node.appendChild(h("p", { class: "contact" }, [
+          h("span", { class: "contact-label", text: (s.contact_label || "") + " " }),
+        ].concat(linkify(s.contact.text))));
+      }
+      if (s.retry && turn.question) turn.node.appendChild(this.retryButton(turn));
+    }
+
+    retryButton(turn) {
+      var self = this;
+      var button = h("button", { type: "button", class: "retry", text: t("retry") });
+      button.addEventListener("click", function () {
+        if (self.busy) return;
+        button.remove();
+        self.log.appendChild(self.message("user", t("you"), [h("p", { class: "bodytext", text: turn.question })]));
+        self.ask(turn.question, turn.history || self.history());
+      });
+      return button;
     }
 
     feedback(answerId) {
@@ -391,10 +596,21 @@
       this.input.focus();
     }
 
+    stopped(turn) {
+      turn.done = true;
+      this.status.textContent = t("stopped");
+      turn.node.appendChild(h("p", { class: "bodytext meta", text: t("stopped") }));
+      if (!this.input.value) this.input.value = turn.question;
+      this.count();
+    }
+
     error(turn, text) {
       turn.done = true;
       this.status.textContent = "";
       turn.node.appendChild(h("p", { class: "bodytext error", role: "alert", text: text }));
+      // The question is not lost: back in the box, and one click asks it again.
+      if (!this.input.value) { this.input.value = turn.question; this.count(); }
+      turn.node.appendChild(this.retryButton(turn));
     }
   }
 
