@@ -164,8 +164,9 @@ class DocumentService:
     def sweep(self, today: date | None = None) -> Job | None:
         """In the worker, when idle: expired answers still indexed leave the index now."""
         expired = validated.write_ignore(self.settings, today)
-        indexed = {r.doc_id for r in library.list_documents(self.settings)}
-        gone = [doc_id for doc_id in expired if doc_id in indexed]
+        if not expired:
+            return None
+        gone = [doc_id for doc_id in expired if library.is_indexed(self.settings, doc_id)]
         if not gone:
             return None
         job = Job("sweep-" + now_iso(), "sweep", DOC["job_sweep"], "guichet", status="running")
@@ -180,5 +181,5 @@ class DocumentService:
 
 def _forget_if_indexed(settings: Settings, doc_id: str) -> None:
     """Out of the index, file kept (the caller decides about the file)."""
-    if any(r.doc_id == doc_id for r in library.list_documents(settings)):
+    if library.is_indexed(settings, doc_id):
         library.forget_file(settings, doc_id, delete_file=False)

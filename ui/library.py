@@ -177,11 +177,42 @@ class DocumentRow:
         return str(Path(self.path).parent)
 
 
-def list_documents(settings: Settings, collection: str | None = None) -> list[DocumentRow]:
-    """Every document of the collection, from the chunks' payloads (no vectors read)."""
-    from assistant.index.store import get_client
+_listed: dict[tuple[str, str], tuple[tuple[int, int], list[DocumentRow]]] = {}
+
+
+def _docstore_version(settings: Settings, collection: str) -> tuple[int, int]:
+    try:
+        stat = settings.docstore_file(collection).stat()
+    except OSError:
+        return (0, 0)
+    return (stat.st_mtime_ns, stat.st_size)
+
+
+def is_indexed(settings: Settings, doc_id: str, collection: str | None = None) -> bool:
+    """The docstore knows the file (no scroll of the index)."""
+    from ingest.pipeline import FILE_KEY, known_hashes, load_docstore
 
     name = collection or settings.collection
+    return FILE_KEY + doc_id in known_hashes(load_docstore(settings.docstore_file(name)))
+
+
+def list_documents(settings: Settings, collection: str | None = None) -> list[DocumentRow]:
+    """Every document of the collection, from the chunks' payloads (no vectors read); read
+    again only when an ingest or a removal saved the docstore (the desk refreshes often)."""
+    name = collection or settings.collection
+    key = (str(settings.data_dir), name)
+    version = _docstore_version(settings, name)
+    cached = _listed.get(key)
+    if cached is not None and cached[0] == version and version != (0, 0):
+        return list(cached[1])
+    rows = _scroll_documents(settings, name)
+    _listed[key] = (version, rows)
+    return list(rows)
+
+
+def _scroll_documents(settings: Settings, name: str) -> list[DocumentRow]:
+    from assistant.index.store import get_client
+
     client = get_client(settings)
     if not client.collection_exists(name):
         return []

@@ -200,9 +200,12 @@ def write_ignore(settings: Settings, today: date | None = None) -> list[str]:
     """Rewrite the library's ignore file from the expired answers; returns their doc ids."""
     expired = [a.doc_id for a in all_answers(settings) if a.expired(today)]
     lines = [DOC["ignore_header"], *(f"/{doc_id}" for doc_id in expired)]
+    text = "\n".join(lines) + "\n"
     path = library_dir(settings) / IGNORE_FILE
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
+        return expired  # the sweep runs every minute: no write when nothing changed
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(IGNORE_FILE + ".part")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
     return expired

@@ -297,3 +297,22 @@ def test_serialised_calls_never_overlap():
     for t in threads:
         t.join()
     assert store.most == 1 and wrapped.size == 3
+
+
+def test_sweep_takes_expired_answers_out_of_the_index_and_keeps_their_file(tmp_path, monkeypatch):
+    settings = Settings(data_dir=tmp_path)
+    old = answer(day="01/01/2026", expires="31/01/2026")
+    validated.save_answer(settings, old)
+    forgotten: list[tuple[str, bool]] = []
+    monkeypatch.setattr(library, "is_indexed", lambda s, doc_id, c=None: True)
+    monkeypatch.setattr(
+        library,
+        "forget_file",
+        lambda s, doc_id, c=None, *, delete_file=True: forgotten.append((doc_id, delete_file)),
+    )
+    service = DocumentService(settings, JobRunner(settings))
+    assert service.sweep(today=date(2026, 1, 31)) is None  # its last day: still served
+    job = service.sweep(today=date(2026, 2, 1))
+    assert job is not None and job.status == "done" and job.documents == [old.doc_id]
+    assert forgotten == [(old.doc_id, False)]
+    assert (library.library_dir(settings) / old.doc_id).is_file()
