@@ -22,7 +22,7 @@ from assistant.core.text import content_stems
 from assistant.grounding.instructions import instruction_match
 from assistant.grounding.subject import SubjectJudge
 from assistant.grounding.units import Unit, is_statement, split_units
-from assistant.retrieval.context import chunk_header, source_from_chunk
+from assistant.retrieval.context import chunk_header, pack_windows, source_from_chunk
 
 NOT_FOUND = "AUCUNE_SOURCE"
 MAX_UNITS = 6
@@ -70,29 +70,23 @@ def select_units(
             ]
         per_chunk.append(units)
         relative.append(score)
-    windows: list[tuple[float, int, int]] = []
-    for rank, units in enumerate(per_chunk):
-        for i, unit in enumerate(units):
-            stems = set(content_stems(f"{unit.context} {unit.lead} {unit.text}"))
-            score = len(q & stems) / len(q) if q else 0.0
-            windows.append((score + 0.35 / (1 + rank) + (0.05 if i == 0 else 0.0), rank, i))
-    windows.sort(key=lambda w: w[0], reverse=True)
-    chosen: dict[int, set[int]] = {}
-    used = 0
-    for _, rank, i in windows:
-        units = per_chunk[rank]
-        have = chosen.setdefault(rank, set())
-        lo, hi = max(0, i - NEIGHBOURS), min(len(units), i + NEIGHBOURS + 1)
-        new = [j for j in range(lo, hi) if j not in have]
-        if not new:
-            continue
-        cost = (0 if have else count_tokens(chunk_header(chunks[rank])) + 4) + sum(
-            count_tokens(units[j].text) + 5 for j in new
+    scored = [
+        (
+            len(q & set(content_stems(f"{u.context} {u.lead} {u.text}"))) / len(q) if q else 0.0,
+            rank,
+            i,
         )
-        if used + cost > budget_tokens:
-            continue
-        have.update(new)
-        used += cost
+        for rank, units in enumerate(per_chunk)
+        for i, u in enumerate(units)
+    ]
+    chosen = pack_windows(
+        scored,
+        [len(units) for units in per_chunk],
+        NEIGHBOURS,
+        header_cost=lambda rank: count_tokens(chunk_header(chunks[rank])) + 4,
+        item_cost=lambda rank, j: count_tokens(per_chunk[rank][j].text) + 5,
+        budget_tokens=budget_tokens,
+    )
     sources: list[Source] = []
     for rank in sorted(r for r, idx in chosen.items() if idx):
         number = len(sources) + 1

@@ -13,7 +13,6 @@ then finds nothing planted in the cited source either.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from assistant.core.answer import Chunk, Source, SourceUnit
 from assistant.core.text import approx_tokens, content_stems, split_sentences
@@ -22,19 +21,51 @@ from assistant.grounding.instructions import instruction_match, without_instruct
 TokenCounter = Callable[[str], int]
 
 
-@dataclass
-class _Window:
-    chunk_rank: int
-    start: int
-    end: int  # exclusive
-    score: float
-
-
 def _sentence_scores(question: str, sentences: list[str]) -> list[float]:
     q = set(content_stems(question))
     if not q:
         return [0.0] * len(sentences)
     return [len(q & set(content_stems(s))) / len(q) for s in sentences]
+
+
+def pack_windows(
+    scored: list[tuple[float, int, int]],
+    lengths: list[int],
+    window: int,
+    *,
+    header_cost: Callable[[int], int],
+    item_cost: Callable[[int, int], int],
+    budget_tokens: int,
+) -> dict[int, set[int]]:
+    """Greedy choice of item windows within a token budget, for both prompts.
+
+    ``scored`` holds (match score, passage rank, item index); each item brings its neighbours
+    (``window`` on each side). Best windows first, with a prior for better-ranked passages (a
+    sentence of the best chunk beats an equal match further down) and for a passage's first
+    item; a window adds only items not taken yet, and a passage's header is paid once. Returns
+    the chosen item indices per passage rank."""
+    ranked = sorted(
+        (
+            (score + 0.35 / (1 + rank) + (0.05 if i == 0 else 0.0), rank, i)
+            for score, rank, i in scored
+        ),
+        key=lambda w: w[0],
+        reverse=True,
+    )
+    chosen: dict[int, set[int]] = {}
+    used = 0
+    for _, rank, i in ranked:
+        have = chosen.setdefault(rank, set())
+        lo, hi = max(0, i - window), min(lengths[rank], i + window + 1)
+        new = [j for j in range(lo, hi) if j not in have]
+        if not new:
+            continue
+        cost = (0 if have else header_cost(rank)) + sum(item_cost(rank, j) for j in new)
+        if used + cost > budget_tokens:
+            continue
+        have.update(new)
+        used += cost
+    return chosen
 
 
 def select_context(
@@ -49,33 +80,19 @@ def select_context(
     if mode == "chunks":
         return _whole_chunks(chunks, budget_tokens, count_tokens)
     split = [without_instructions(split_sentences(c.text) or [c.text]) for c in chunks]
-    candidates: list[_Window] = []
-    for rank, sentences in enumerate(split):
-        for i, score in enumerate(_sentence_scores(question, sentences)):
-            # Rank prior: a sentence of the best chunk beats an equal match further down.
-            prior = 1.0 / (1 + rank)
-            candidates.append(
-                _Window(
-                    rank,
-                    max(0, i - window),
-                    min(len(sentences), i + window + 1),
-                    score + 0.35 * prior + (0.05 if i == 0 else 0.0),
-                )
-            )
-    candidates.sort(key=lambda w: w.score, reverse=True)
-    chosen: dict[int, set[int]] = {}
-    used = 0
-    for w in candidates:
-        have = chosen.setdefault(w.chunk_rank, set())
-        new = [i for i in range(w.start, w.end) if i not in have]
-        if not new:
-            continue
-        header = 0 if have else count_tokens(chunk_header(chunks[w.chunk_rank])) + 4
-        cost = header + sum(count_tokens(split[w.chunk_rank][i]) for i in new)
-        if used + cost > budget_tokens:
-            continue
-        have.update(new)
-        used += cost
+    scored = [
+        (score, rank, i)
+        for rank, sentences in enumerate(split)
+        for i, score in enumerate(_sentence_scores(question, sentences))
+    ]
+    chosen = pack_windows(
+        scored,
+        [len(s) for s in split],
+        window,
+        header_cost=lambda rank: count_tokens(chunk_header(chunks[rank])) + 4,
+        item_cost=lambda rank, i: count_tokens(split[rank][i]),
+        budget_tokens=budget_tokens,
+    )
     sources: list[Source] = []
     for rank in sorted(r for r, idx in chosen.items() if idx):
         idx = sorted(chosen[rank])

@@ -3,7 +3,7 @@
 Each page is typeset with PyMuPDF, rasterised (as a scanner would), optionally degraded
 (blur, speckle), and wrapped as an image-only PDF; guichet's PDF loader then recognises it
 back. Character accuracy is 1 - (Levenshtein distance / reference length) on text with
-whitespace collapsed. The same generator serves the tests (tests/unit/test_loaders_ocr.py).
+whitespace collapsed. The same generator serves the tests (tests/integration/test_loaders_ocr.py).
 
     guichet bench ocr [--pages 4] [--dpi 200]
 """

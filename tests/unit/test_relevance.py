@@ -11,7 +11,6 @@ from assistant.index.sparse import term_id
 from assistant.retrieval.relevance import (
     TermStats,
     foreign_question_terms,
-    read_term_stats,
     weighted_coverage,
 )
 
@@ -104,14 +103,3 @@ def test_verifier_rejects_the_changed_subject_and_keeps_the_right_one():
     assert verifier.verify(right, sources, asked=asked).passed
     # without the question, the check is not run (and the sentence looks supported)
     assert "on_topic" not in {c.name for c in verifier.verify(wrong, sources).checks}
-
-
-@pytest.mark.model
-def test_term_stats_come_from_the_index(demo_settings):
-    from assistant.index.store import get_client
-
-    client = get_client(demo_settings)
-    stats = read_term_stats(client, demo_settings.collection, page=50)
-    assert stats.points == client.count(demo_settings.collection).count
-    assert stats.known("piscin") and not stats.known("patinoir")
-    assert stats.idf("patinoir") > stats.idf("piscin") > stats.idf("mair")
