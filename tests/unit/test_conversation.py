@@ -211,6 +211,9 @@ def test_carried_words_are_subject_words_rarest_first_and_kind_words_only_when_n
     assert set(carried) == {"piscine", "horaires"}
     assert carried == sorted(carried, key=lambda w: -stats.idf(w[:-1]))
     assert carried_words(FIRST, "c'est combien ?", stats) == ["piscine"]
+    # Its own verb: it asks how to do something, not the hours of another day.
+    assert carried_words(FIRST, "et pour réserver une ligne d'eau ?", stats) == ["piscine"]
+    assert set(carried_words(FIRST, "et en hiver ?", stats)) == {"piscine", "horaires"}
     # The previous pages name "samedi": a continuation, not a new subject.
     search = MemoryRetriever(CORPUS).search
     assert resolve("et le samedi ?", [FIRST], stats, search).followup
