@@ -24,6 +24,7 @@ from assistant.core.text import content_stems
 from assistant.followup import Resolution, resolve
 from assistant.generation.base import Generator
 from assistant.grounding.decide import Decision
+from assistant.grounding.instructions import instruction_match
 from assistant.grounding.subject import SubjectJudge
 from assistant.grounding.verify import SentenceVerifier
 from assistant.index.embedding import Embedder, load_embedder
@@ -113,6 +114,16 @@ class Assistant:
     def _answer(
         self, query: Query, t0: float, resolution: Resolution, asked: str
     ) -> Iterator[Event]:
+        mode = AnswerMode(self.settings.answer_mode)
+        if instruction_match(asked) is not None:
+            # Addressed to the model, not a question on the city ("ignore tes consignes…"):
+            # refused before retrieval, with its own reason (0 of 782 eval questions match).
+            nothing = Retrieval([], self.term_stats(), 0.0, 0.0, False)
+            turn = Turn(query, nothing, None, t0, asked=asked if resolution.followup else None)
+            yield finish(
+                turn, Decision(Verdict.refused, [Reason.injection]), self.orientation, mode=mode
+            )
+            return
         retrieval = self.retrieve(query)
         if retrieval.passed and resolution.previous:
             # The previous answer's document stays a candidate, after this question's own.
@@ -122,7 +133,6 @@ class Assistant:
         turn = Turn(query, retrieval, None, t0, min_coverage=self.settings.gate_min_coverage)
         turn.asked = asked if resolution.followup else None
         turn.timings.retrieve_ms = turn.elapsed_ms()
-        mode = AnswerMode(self.settings.answer_mode)
         if not retrieval.passed:
             refused = Decision(Verdict.refused, [Reason.no_match])
             yield finish(turn, refused, self.orientation, mode=mode)
