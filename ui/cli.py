@@ -61,7 +61,19 @@ def ingest(
     from assistant.index.store import StoreError
     from ingest.pipeline import IngestError
     from ingest.pipeline import ingest as run_ingest
+    from ingest.website import is_address, mirror_site
 
+    # Website addresses (a sitemap or pages): fetched politely into <data>/sites, ingested there.
+    if addresses := [str(p) for p in paths if is_address(str(p))]:
+        folder, site = mirror_site(addresses, _settings().data_dir)
+        for url, why in site.skipped + site.failed:
+            typer.echo(f"  site   {url} : {why}", err=True)
+        typer.echo(
+            f"site : {len(site.fetched)} récupérés, {len(site.unchanged)} inchangés, "
+            f"{len(site.removed)} disparus",
+            err=True,
+        )
+        paths = [p for p in paths if not is_address(str(p))] + [folder]
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         _fail(f"chemin introuvable : {', '.join(missing)}")
