@@ -132,7 +132,7 @@ class SlowAssistant:
     def __init__(self) -> None:
         self.release = threading.Event()
 
-    def events(self, question: str):
+    def events(self, question: str, **_):
         self.release.wait(20)
         s = Sentence(text="Réponse.", source_ids=[1])
         yield SourcesEvent(sources=[source(1)])
@@ -157,7 +157,9 @@ def test_second_agent_sees_queue_position_then_answer(tmp_path):
     results: dict[str, list] = {"first": [], "second": []}
     t1 = threading.Thread(target=lambda: results["first"].extend(first))
     t1.start()
+    deadline = time.monotonic() + 20  # a first ask that died must fail the test, not hang it
     while state.queue.active == 0:
+        assert t1.is_alive() and time.monotonic() < deadline, "the first question never queued"
         time.sleep(0.01)
     second = desk.ask("deuxième", [])
     results["second"].append(next(second))
@@ -191,7 +193,7 @@ def test_desk_store_redacts_personal_data(tmp_path):
 
 
 class BrokenAssistant:
-    def events(self, question: str):
+    def events(self, question: str, **_):
         raise RuntimeError("fichier GGUF corrompu")
 
 

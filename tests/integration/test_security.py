@@ -53,7 +53,7 @@ class PacedAssistant:
         self.generator = None
         self.retriever = SimpleNamespace(collection="absente")
 
-    def events(self, question: str):
+    def events(self, question: str, **_):
         yield SourcesEvent(sources=[SOURCE])
         sentences = []
         for n in range(self.limit):
