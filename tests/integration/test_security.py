@@ -311,7 +311,7 @@ def test_no_server_banner(monkeypatch, tmp_path):
 
     seen: dict = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw))
-    monkeypatch.setattr(server, "create_app", lambda settings: None)
+    monkeypatch.setattr(server, "create_app", lambda settings, state=None: None)
     server.run(make_settings(tmp_path))
     assert seen["server_header"] is False
 
