@@ -163,6 +163,8 @@ class DocumentService:
 
     def sweep(self, today: date | None = None) -> Job | None:
         """In the worker, when idle: expired answers still indexed leave the index now."""
+        if not validated.answers_dir(self.settings).is_dir():
+            return None  # no validated answer yet: nothing to write, nothing to sweep
         expired = validated.write_ignore(self.settings, today)
         if not expired:
             return None
