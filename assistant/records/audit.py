@@ -143,7 +143,12 @@ class AuditLog:
             "question": self.mask(answer.question),
             "answer": self.mask(answer.text),
             "verdict": answer.verdict.value,
-            "reasons": json.dumps([self.mask(r) for r in answer.reasons], ensure_ascii=False),
+            # Codes need no masking; the staff detail (an error text, a count) may quote input.
+            "reasons": json.dumps(
+                [r.value for r in answer.reasons]
+                + ([self.mask(answer.detail)] if answer.detail else []),
+                ensure_ascii=False,
+            ),
             "sources": json.dumps(_sources(answer), ensure_ascii=False),
             "model": answer.model,
             "backend": answer.backend,

@@ -80,7 +80,7 @@ def main(data: Path) -> dict[str, object]:
         job = state.documents.ingest([folder], "bench", any_path=True)
         while job.status == "queued":
             time.sleep(0.05)
-        latencies = []
+        latencies: list[float] = []
         while job.pending and len(latencies) < PER_PHASE:
             latencies.append(ask(next(questions, f"horaires de la piscine ({name}) ?")))
         state.jobs.wait_idle(3600)

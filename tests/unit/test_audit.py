@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from assistant.core.answer import Answer, Sentence, Source, Timings, Verdict
+from assistant.core.answer import Answer, Reason, Sentence, Source, Timings, Verdict
 from assistant.records.audit import DAY_S, AuditLog
 from assistant.records.redact import redact
 
@@ -150,11 +150,33 @@ def test_answer_text_and_reasons_are_redacted_too(log):
     answer = make_answer("Mon NIR 1 85 05 78 006 084 36 suffit ?").model_copy(
         update={
             "text": "Appelez le 06 66 66 66 66. [1]",
-            "reasons": ["not in the cited sources: phone '06 66 66 66 66'"],
+            "verdict": Verdict.partial,
+            "reasons": [Reason.sentences_dropped],
+            "detail": "not in the cited sources: phone '06 66 66 66 66'",
         }
     )
     log.record(answer)
     [entry] = log.entries()
     assert entry["question"] == "Mon NIR [NIR] suffit ?"
     assert entry["answer"] == "Appelez le [TÉLÉPHONE]. [1]"
-    assert entry["reasons"] == ["not in the cited sources: phone '[TÉLÉPHONE]'"]
+    assert entry["reasons"] == [
+        "sentences_dropped",
+        "not in the cited sources: phone '[TÉLÉPHONE]'",
+    ]
+
+
+def test_a_refusal_is_recorded_with_its_reason_code(tmp_path):
+    # Reason codes once reached the redactor; spaCy's refuses anything but a plain str, so
+    # refusals went unlogged.
+    def strict(text: str) -> str:
+        if type(text) is not str:
+            raise TypeError("a plain str is expected")
+        return redact(text, names=False)
+
+    log = AuditLog(tmp_path / "audit.db", mask=strict, clock=Clock())
+    refused = make_answer().model_copy(
+        update={"verdict": Verdict.refused, "reasons": [Reason.no_match], "sentences": []}
+    )
+    log.record(refused)
+    [entry] = log.entries()
+    assert entry["verdict"] == "refused" and entry["reasons"] == ["no_match"]
