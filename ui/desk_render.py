@@ -196,6 +196,8 @@ def source_card(
     meta = [where]
     if source.page:
         meta.append(escape(D["source_page"].format(page=source.page)))
+    if source.ocr:  # a scan read by OCR: staff should check the figures against the page
+        meta.append(escape(D["source_ocr"].format(confidence=source.ocr_confidence or 0)))
     updated = french_date(source.updated)
     meta.append(
         escape(D["source_updated"].format(date=updated) if updated else D["source_unknown_date"])

@@ -35,6 +35,7 @@ class PublicSource(BaseModel):
     section: str = ""
     excerpt: str = Field(description="passage du document sur lequel la réponse s'appuie")
     updated: str | None = Field(default=None, description="date de mise à jour du document")
+    ocr: bool = Field(default=False, description="texte reconnu automatiquement sur un scan")
 
 
 class PublicSentence(BaseModel):
@@ -103,6 +104,7 @@ def public_source(source: Source) -> PublicSource:
         section=source.section,
         excerpt=source.excerpt,
         updated=source.updated,
+        ocr=source.ocr,
     )
 
 

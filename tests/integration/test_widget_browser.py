@@ -217,6 +217,7 @@ def _crafted_stream() -> str:
         "section": "",
         "excerpt": XSS,
         "updated": "2025-01-01",
+        "ocr": True,
     }
     sentence = {"text": f"Texte {XSS}", "source_ids": [1]}
     done = {
@@ -254,6 +255,7 @@ def test_html_in_answers_shows_as_text_and_nothing_runs(browser, site):
     page.locator(".status").filter(has_text="Réponse terminée").wait_for(timeout=30_000)
     log = page.locator(".log")
     assert XSS in log.inner_text()  # shown literally
+    assert msg.SOURCE_OCR in log.inner_text()  # a scan's text is said to be recognised
     assert page.locator("guichet-chat img, guichet-chat script").count() == 0
     assert page.locator("a.cite").count() == 0  # a javascript: URL never becomes a link
     assert page.locator(".sources a").count() == 0

@@ -254,3 +254,22 @@ def test_a_timeout_is_not_a_content_gap(tmp_path):
         store.record_answer(late, "public")
     assert [g.answer_id for g in store.gap_questions()] == [gap]
     store.close()
+
+
+def test_a_scanned_source_is_labelled_as_recognised_text():
+    from assistant.core import messages as msg
+    from assistant.core.answer import Source
+    from ui.desk_render import source_card
+    from ui.public import public_source
+
+    scan = Source(
+        id=1, chunk_id="c", doc_id="arrete.pdf", title="Arrêté", excerpt="x", ocr=True,
+        ocr_confidence=91.0,
+    )  # fmt: skip
+    assert public_source(scan).ocr is True
+    assert public_source(scan.model_copy(update={"ocr": False})).ocr is False
+    card = source_card(scan, cited=True, marks=[], max_age_days=365)
+    assert msg.SOURCE_OCR in card and "91" in card
+    assert msg.SOURCE_OCR not in source_card(
+        scan.model_copy(update={"ocr": False}), cited=True, marks=[], max_age_days=365
+    )

@@ -503,6 +503,7 @@
       var meta = [];
       if (!href) meta.push(t("source_no_link"));
       if (page.updated) meta.push(t("updated", { date: frenchDate(page.updated) }));
+      if (page.ocr) meta.push(t("source_ocr"));  // a scan read by OCR: its text may hold errors
       var item = h("li", value ? { value: value } : {}, [title]);
       if (meta.length) item.appendChild(h("span", { class: "meta", text: " — " + meta.join(", ") }));
       if (page.excerpt) {
