@@ -21,7 +21,7 @@ from assistant.grounding.verify import (
     support_decision,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHECKS = ["citations", "facts", "support", "not_instruction", "complete"]
 
 
@@ -354,8 +354,7 @@ def test_score_agrees_with_the_rule() -> None:
 
 def test_defaults_match_the_calibration_file() -> None:
     path = ROOT / "evals" / "calibration" / "support.json"
-    if not path.exists():
-        pytest.skip("no calibration file")
+    assert path.exists(), path  # it is committed: a skip here once hid a wrong path
     calibrated = json.loads(path.read_text(encoding="utf-8"))["thresholds"]
     assert calibrated == SupportThresholds().__dict__
 
