@@ -44,6 +44,7 @@ class SourceUnit(BaseModel):
         default=True,
         description="numbered for the model to choose; False: shown to it as context only",
     )
+    item: bool = Field(default=False, description="an item of a list in the document")
 
 
 class Source(BaseModel):

@@ -20,8 +20,9 @@ from collections.abc import Callable
 from assistant.core.answer import Chunk, Source, SourceUnit
 from assistant.core.text import content_stems
 from assistant.grounding.instructions import instruction_match
+from assistant.grounding.kinds import asks_for_list
 from assistant.grounding.subject import SubjectJudge
-from assistant.grounding.units import Unit, is_statement, split_units
+from assistant.grounding.units import Unit, is_statement, list_around, split_units
 from assistant.retrieval.context import chunk_header, pack_windows, source_from_chunk
 
 NOT_FOUND = "AUCUNE_SOURCE"
@@ -87,6 +88,11 @@ def select_units(
         item_cost=lambda rank, j: count_tokens(per_chunk[rank][j].text) + 5,
         budget_tokens=budget_tokens,
     )
+    if asks_for_list(question):
+        # A list answers as a whole: the window around its best item takes all its items.
+        for rank, idx in chosen.items():
+            for j in list(idx):
+                idx.update(list_around(per_chunk[rank], j))
     sources: list[Source] = []
     for rank in sorted(r for r, idx in chosen.items() if idx):
         number = len(sources) + 1
@@ -97,6 +103,7 @@ def select_units(
                 text=u.text,
                 context=_context(chunks[rank], u),
                 subject=relative[rank],
+                item=u.item,
             )
             for k, u in enumerate(picked, start=1)
         ]

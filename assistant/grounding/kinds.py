@@ -32,6 +32,9 @@ class AnswerKind(str, Enum):
     rate = "rate"
     quantity = "quantity"
     person = "person"
+    since = "since"  # "à partir de quand": a starting point (a date, an age, a stage)
+    fine = "fine"  # "combien je risque": the amount of a penalty, not a price
+    aid = "aid"  # "une aide pour acheter…": a grant, an allowance, a refund
 
 
 _TIME_UNITS = r"(jours?|semaines?|mois|ans?|annees?|heures?|minutes?)"
@@ -75,14 +78,42 @@ _KIND_PATTERNS: list[tuple[AnswerKind, re.Pattern[str]]] = [
             r"ouvre quand)"
         ),
     ),
+    (AnswerKind.since, re.compile(r"\b(a partir de quand|des quand|depuis quand|quel age)\b")),
     (
         AnswerKind.when,
         re.compile(r"\b(quand(?! meme)|date limite|quelle date|quel jour|quels jours)\b"),
+    ),
+    (
+        AnswerKind.fine,
+        re.compile(
+            r"\b(amendes?|contraventions?|pv|proces-verbal|je risque|on risque|sanctions?)\b"
+        ),
+    ),
+    (
+        AnswerKind.aid,
+        re.compile(
+            r"\b(subventions?|primes?|bourses?|aides? (financieres?|pour|a l'achat|au|a la|aux)|"
+            r"(une|des) aides?\b)"
+        ),
     ),
     (AnswerKind.person, re.compile(r"\b(c'est qui|qui est|qui sont|le nom d[eu])\b")),
     (AnswerKind.quantity, re.compile(rf"\bcombien d[e'] ?(?!temps\b|{_TIME_UNITS}\b)(\w+)")),
 ]
 
+_PENALTY = re.compile(r"\b(amendes?|passibles?|penalites?|contraventions?|sanctionnee?s?)\b")
+_AID = re.compile(
+    r"\b(aides?|subventions?|primes?|bourses?|allocations?|rembourse\w*|financ\w*|cheques?|"
+    r"particip\w* (aux|au|a vos) (frais|depenses|cout)|prise en charge|pris en charge)\b"
+)
+_START = re.compile(
+    r"\b(a partir d(e|u|')|des (le|la|l')|des sa |des son |au plus tot|"
+    r"\d+(e|eme|er) mois|avant (le|la|l'|\d)|au plus tard|"
+    r"\d+ (heures?|jours?|semaines?|mois) avant|jusqu'a|jusqu'au|la veille|"
+    r"le jour de (ses|son|sa) |la fin d|entre le|(jour|semaine|mois) (qui suit|suivant))"
+)
+_MONTHS = re.compile(
+    r"\b(janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre)\b"
+)
 _PERSON = re.compile(r"\b(M\.|Mme|Mlle|Monsieur|Madame|Dr|Docteur)\s+[A-ZÀ-Ý]")
 _DURATION_UNITS = ("jour", "semaine", "mois", "an", "heure", "minute")
 _NUMBER = re.compile(r"\b\d+\b|\b(un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix)\b")
@@ -96,9 +127,14 @@ def answer_kinds(question: str) -> list[tuple[AnswerKind, str]]:
         match = pattern.search(folded)
         if match and kind not in kinds:
             kinds[kind] = match.group(match.lastindex or 0) if kind is AnswerKind.quantity else ""
-    if AnswerKind.duration in kinds or AnswerKind.hours in kinds:
-        # "jusqu'à quand" is then the deadline's duration; "ouverte quand" asks for hours.
+            if kind is AnswerKind.since and "age" in match.group(0):
+                kinds[kind] = "age"
+    if AnswerKind.duration in kinds or AnswerKind.hours in kinds or AnswerKind.since in kinds:
+        # "jusqu'à quand" is then the deadline's duration; "ouverte quand" asks for hours;
+        # "à partir de quand" wants a starting point, which a weekday timetable is not.
         kinds.pop(AnswerKind.when, None)
+    if AnswerKind.fine in kinds:
+        kinds.pop(AnswerKind.price, None)  # "combien je dois payer si…": the penalty
     return list(kinds.items())
 
 
@@ -113,9 +149,22 @@ def holds_kind(kind: AnswerKind, text: str, noun: str = "") -> bool:
     facts = extract_facts(text)
     folded = fold(text)
     if kind is AnswerKind.price:
-        return any(f.kind == "amount" and f.key.endswith("eur") for f in facts) or bool(
-            re.search(r"\b(gratuit|gratuite|gratuits|gratuites|payant|payante)\b", folded)
+        # "passible d'une amende de 135 €" is what breaking the rule costs, not the price of
+        # the service asked about ("dois-je payer l'horodateur ?").
+        priced = not _PENALTY.search(folded) and any(
+            f.kind == "amount" and f.key.endswith("eur") for f in facts
         )
+        return priced or bool(re.search(r"\b(gratuit\w*|payants?|payantes?)\b", folded))
+    if kind is AnswerKind.fine:
+        return bool(_PENALTY.search(folded)) and any(
+            f.kind == "amount" and f.key.endswith("eur") for f in facts
+        )
+    if kind is AnswerKind.aid:
+        return bool(_AID.search(folded))
+    if kind is AnswerKind.since:
+        # "à partir de quel âge": an age answers; "à partir de quand": an age does not.
+        aged = noun == "age" and bool(re.search(r"\b\d+ (ans|mois)\b", folded))
+        return aged or _calendar_date(facts) or bool(_START.search(folded))
     if kind is AnswerKind.duration:
         return any(
             f.kind == "amount" and any(u in f.key for u in _DURATION_UNITS) for f in facts
@@ -125,8 +174,13 @@ def holds_kind(kind: AnswerKind, text: str, noun: str = "") -> bool:
             re.search(r"\b(ferme|fermee|fermes|fermees|ouvert|ouverte|24 ?h)\b", folded)
         )
     if kind is AnswerKind.when:
-        return any(f.kind in ("date", "time") for f in facts) or bool(
-            re.search(r"\b(toute l'annee|chaque (annee|mois|semaine))\b", folded)
+        # A time of day alone ("de 7 h 30 à 18 h 30") tells when a place is open, not when
+        # something happens or may be done; a day, a date, a month or a stage does.
+        return (
+            any(f.kind == "date" for f in facts)
+            or names_a_day(folded)
+            or bool(_START.search(folded) or _MONTHS.search(folded))
+            or bool(re.search(r"\b(toute l'annee|chaque (annee|mois|semaine))\b", folded))
         )
     if kind is AnswerKind.phone:
         return any(f.kind == "phone" for f in facts)
@@ -143,6 +197,14 @@ def holds_kind(kind: AnswerKind, text: str, noun: str = "") -> bool:
     if kind is AnswerKind.person:
         return bool(_PERSON.search(text))
     return _counts(noun, facts, folded)
+
+
+def _calendar_date(facts: list) -> bool:
+    """A date on the calendar ("le 30 novembre", "en mars"), not a weekday ("du lundi au
+    vendredi"): a timetable's days do not say from when something may be done."""
+    return any(
+        f.kind == "date" and (re.search(r"\d", f.raw) or _MONTHS.search(fold(f.raw))) for f in facts
+    )
 
 
 def _counts(noun: str, facts: list, folded: str) -> bool:
@@ -173,8 +235,26 @@ def choosable(question: str, text: str, context: str = "") -> bool:
     days = asked_periods(question)
     if days and names_a_day(where) and not any(names_period(d, where) for d in days):
         return False  # the Tuesday aquagym for a question on Wednesday
+    if any(
+        asked.search(fold(question)) and not said.search(fold(where)) for asked, said in _ASPECTS
+    ):
+        return False  # the waiting time for "how long is my application valid?"
     kinds = answer_kinds(question)
     return not kinds or any(holds_kind(kind, where, noun) for kind, noun in kinds)
+
+
+# A duration has an aspect the question names and the unit must name too: how long a paper
+# stays valid is not how long one waits for it.
+_ASPECTS = [
+    (
+        re.compile(r"\b(valables?|validite|valides?|expire)\b"),
+        re.compile(r"\b(valab\w*|valid\w*|expir\w*|renouvel\w*|perime\w*)"),
+    ),
+    (
+        re.compile(r"\b(attendre|attente)\b"),
+        re.compile(r"\b(attend\w*|attente|delais?)\b"),
+    ),
+]
 
 
 def choosable_units(question: str, units: dict[str, tuple[str, str]]) -> set[str]:
@@ -192,6 +272,18 @@ def choosable_units(question: str, units: dict[str, tuple[str, str]]) -> set[str
         or row_bracket(units[i][0]) is not None
         or not holds_kind(AnswerKind.price, units[i][0])
     }
+
+
+_LIST = re.compile(
+    r"\b(quel(le)?s? (papiers|documents|pieces|justificatifs|conditions|etapes|demarches)|"
+    r"(apporter|fournir|presenter|amener)\b|liste d(es|u)|pieces a )"
+)
+
+
+def asks_for_list(question: str) -> bool:
+    """ "Quels papiers pour…", "que faut-il apporter": the answer is a whole list, and one of
+    its items alone is a misleading answer (the photo without the proof of address)."""
+    return bool(_LIST.search(fold(question)))
 
 
 def names_a_day(text: str) -> bool:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from assistant.core.answer import Check, Sentence, Source, SourceUnit
 from assistant.core.text import content_stems
 from assistant.grounding.instructions import instruction_match
-from assistant.grounding.kinds import answers, outside_bracket
+from assistant.grounding.kinds import answers, asks_for_list, outside_bracket
 from assistant.grounding.subject import SubjectJudge, added_coverage
 from assistant.grounding.units import Unit, is_statement
 from assistant.retrieval.relevance import TermStats
@@ -120,6 +120,8 @@ def decide_quotes(
                 sentence.model_copy(update={"checks": [*sentence.checks, note]})
             )
         kept = []
+    if kept and asks_for_list(question):
+        kept += _rest_of_lists(kept, {s.text for s in decision.rejected})
     # Reading order: documents as ranked, a document's sources together, units in order.
     doc_rank: dict[str, int] = {}
     for s in sources:
@@ -131,6 +133,44 @@ def decide_quotes(
     if shown:
         decision.holds_kind = answers(question, shown)
     return decision
+
+
+def _rest_of_lists(
+    kept: list[tuple[Source, SourceUnit, Sentence]], refused: set[str]
+) -> list[tuple[Source, SourceUnit, Sentence]]:
+    """The other items of each list a kept item belongs to (same source, same heading, next to
+    each other): asked "quels papiers ?", the model picking three of seven documents would
+    send the citizen to the desk without the other four. Items are the document's own text
+    under the heading the chosen one passed the subject check with."""
+    have = {u.id for _, u, _ in kept}
+    added: list[tuple[Source, SourceUnit, Sentence]] = []
+    for source, unit, _ in list(kept):
+        if not unit.item:
+            continue
+        at = source.units.index(unit)
+        run = [at]
+        for step in (-1, 1):
+            i = at + step
+            while 0 <= i < len(source.units):
+                other = source.units[i]
+                if not (other.item and other.context == unit.context):
+                    break
+                run.append(i)
+                i += step
+        for i in sorted(run):
+            other = source.units[i]
+            if other.id in have or other.text in refused or instruction_match(other.text):
+                continue
+            if not is_statement(Unit(other.text)):
+                continue
+            have.add(other.id)
+            checks = [
+                Check(name="citations", passed=True),
+                Check(name="verbatim", passed=True, detail="texte exact du document"),
+                Check(name="subject", passed=True, detail=f"same list as {unit.id}"),
+            ]
+            added.append((source, other, _sentence(source, other, checks)))
+    return added
 
 
 def _one_document_unless_needed(

@@ -28,6 +28,7 @@ class Unit:
     text: str  # verbatim, bullet marker removed
     context: str = ""  # the nearest heading above it inside the passage, "" if none
     lead: str = ""  # the lead-in line a list item completes ("Pièces à fournir :")
+    item: bool = False  # a bulleted or numbered list item
 
 
 def _is_heading(line: str, has_next: bool) -> bool:
@@ -61,7 +62,11 @@ def split_units(text: str) -> list[Unit]:
         if not bullet:
             lead = ""
         pieces = [body] if bullet or len(body) <= _LINE_MAX else split_prose(body)
-        units.extend(Unit(p, context, lead if bullet else "") for p in pieces if len(p) > 2)
+        units.extend(
+            Unit(p, context, lead if bullet else "", item=bool(bullet))
+            for p in pieces
+            if len(p) > 2
+        )
     return units
 
 
@@ -79,3 +84,22 @@ def is_statement(unit: Unit) -> bool:
     if text.endswith(","):
         return False
     return not text.endswith(":") or _says_something(text)
+
+
+def list_around(units: list[Unit], index: int) -> list[int]:
+    """The indices of the list ``units[index]`` belongs to: the run of items around it under
+    the same heading and lead-in (only itself when it is not a list item)."""
+    unit = units[index]
+    if not unit.item:
+        return [index]
+
+    def same(i: int) -> bool:
+        u = units[i]
+        return u.item and u.context == unit.context and u.lead == unit.lead
+
+    low = high = index
+    while low > 0 and same(low - 1):
+        low -= 1
+    while high + 1 < len(units) and same(high + 1):
+        high += 1
+    return list(range(low, high + 1))

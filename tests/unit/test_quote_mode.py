@@ -280,3 +280,44 @@ def test_question_wordings_that_ask_for_a_price_or_hours():
     assert AnswerKind.price in kinds("Notre QF est de 600 : ça fait combien par jour ?")
     assert kinds("Elle est ouverte quand le mercredi ?") == [AnswerKind.hours]
     assert AnswerKind.when in kinds("Quand a lieu le prochain conseil municipal ?")
+
+
+PAPERS = Chunk(
+    chunk_id="c1",
+    doc_id="carte-identite-passeport.md",
+    title="Carte nationale d'identité et passeport",
+    section="Documents à apporter",
+    text=(
+        "Le dépôt se fait sur rendez-vous.\n"
+        "- le numéro de pré-demande, ou le formulaire papier rempli ;\n"
+        "- une photo d'identité de moins de 6 mois ;\n"
+        "- votre ancien titre, s'il s'agit d'un renouvellement ;\n"
+        "- un justificatif de domicile de moins d'un an ;\n"
+        "- le timbre fiscal, si la démarche est payante.\n"
+        "Vous n'avez pas à fournir d'acte de naissance."
+    ),
+)
+
+
+def test_a_list_question_gets_the_whole_list_not_the_items_the_model_picked():
+    # The desk's own example question got three of the documents to bring: a citizen would
+    # come without the proof of address.
+    question = "Quels papiers pour une carte d'identité ?"
+    stats = stats_for([PAPERS, POOL, LIBRARY])
+    j = SubjectJudge.for_question(
+        question, [(f"{PAPERS.title} {PAPERS.section}", PAPERS.text)], stats, 0.3, 0.15
+    )
+    # a tight budget: the window around the best item alone would not hold the list
+    sources = select_units(question, [PAPERS], 200, len, judge=j)
+    items = [u for u in sources[0].units if u.item]
+    assert len(items) == 5  # the whole list is offered, whatever the window
+    photo = next(u.id for u in items if "photo" in u.text)
+    decision = decide_quotes(question, [photo], sources, j)
+    shown = [d.text for d in decision.delivered]
+    assert len(shown) == 5 and shown[0].startswith("le numéro de pré-demande")
+    assert "Le dépôt se fait sur rendez-vous." not in shown  # prose around the list is not added
+    # A question that does not ask for a list keeps the model's choice alone.
+    decision = decide_quotes("Faut-il une photo ?", [photo], sources, j)
+    assert [d.text for d in decision.delivered] == [
+        next(u.text for u in items if "photo" in u.text)
+    ]
