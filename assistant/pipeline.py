@@ -26,6 +26,7 @@ from assistant.generation.base import Generator
 from assistant.grounding.decide import Decision
 from assistant.grounding.instructions import instruction_match
 from assistant.grounding.subject import SubjectJudge
+from assistant.grounding.support import SupportThresholds
 from assistant.grounding.verify import SentenceVerifier
 from assistant.index.embedding import Embedder, load_embedder
 from assistant.retrieval.gate import Retrieval, gate
@@ -47,15 +48,18 @@ class Assistant:
         verify: bool = True,
     ) -> None:
         self.settings = settings
-        self.embedder = embedder or load_embedder(settings.embedder)
+        self.embedder = embedder or load_embedder(settings.index.embedder)
         self.retriever: Retriever = retriever or HybridRetriever(
             settings, collection, self.embedder
         )
         self._generator = generator
-        self.verifier = SentenceVerifier(embed=self.embedder.sentences)
+        self.verifier = SentenceVerifier(
+            embed=self.embedder.sentences,
+            thresholds=SupportThresholds.from_settings(settings.grounding),
+        )
         self.verify_enabled = verify
         self.orientation = msg.Orientation()
-        self._cache = AnswerCache(settings.answer_cache_size)
+        self._cache = AnswerCache(settings.serving.answer_cache_size)
         self._config_hash = settings.answer_key() + str(verify)
 
     @property
@@ -80,7 +84,7 @@ class Assistant:
     ) -> Iterator[Event]:
         """``history``: the thread's previous questions, oldest first (a follow-up is read
         against them, ``assistant.followup``); the server keeps none of them."""
-        asked = Query.parse(question, self.settings.max_question_chars, service)
+        asked = Query.parse(question, self.settings.serving.max_question_chars, service)
         t0 = time.perf_counter()
         thread = validate_history(history, self.settings)
         resolution = Resolution(asked.text)
@@ -101,20 +105,30 @@ class Assistant:
             yield event
 
     def _search(self, service: str | None) -> Callable[[str], list[Chunk]]:
-        return lambda text: self.retriever.search(text, self.settings.top_k, service=service)
+        return lambda text: self.retriever.search(
+            text, self.settings.retrieval.top_k, service=service
+        )
 
     def term_stats(self) -> TermStats:
         return self.retriever.term_stats()
 
     def retrieve(self, query: Query) -> Retrieval:
-        chunks = self.retriever.search(query.text, self.settings.top_k, service=query.service)
+        chunks = self.retriever.search(
+            query.text, self.settings.retrieval.top_k, service=query.service
+        )
         s = self.settings
-        return gate(query.text, chunks, self.term_stats(), s.gate_min_dense, s.gate_min_coverage)
+        return gate(
+            query.text,
+            chunks,
+            self.term_stats(),
+            s.retrieval.gate_min_dense,
+            s.retrieval.gate_min_coverage,
+        )
 
     def _answer(
         self, query: Query, t0: float, resolution: Resolution, asked: str
     ) -> Iterator[Event]:
-        mode = AnswerMode(self.settings.answer_mode)
+        mode = AnswerMode(self.settings.generation.answer_mode)
         if instruction_match(asked) is not None:
             # Addressed to the model, not a question on the city ("ignore tes consignes…"):
             # refused before retrieval, with its own reason (0 of 782 eval questions match).
@@ -130,7 +144,9 @@ class Assistant:
             have = {c.chunk_id for c in retrieval.chunks}
             extra = [c for c in resolution.previous if c.chunk_id not in have]
             retrieval = replace(retrieval, chunks=[*retrieval.chunks, *extra])
-        turn = Turn(query, retrieval, None, t0, min_coverage=self.settings.gate_min_coverage)
+        turn = Turn(
+            query, retrieval, None, t0, min_coverage=self.settings.retrieval.gate_min_coverage
+        )
         turn.asked = asked if resolution.followup else None
         turn.timings.retrieve_ms = turn.elapsed_ms()
         if not retrieval.passed:
@@ -141,8 +157,8 @@ class Assistant:
             query.text,
             [(f"{c.title} {c.section}", c.text) for c in retrieval.chunks],
             retrieval.stats,
-            self.settings.subject_min_relative,
-            self.settings.subject_min_unit,
+            self.settings.grounding.subject_min_relative,
+            self.settings.grounding.subject_min_unit,
         )
         if mode is AnswerMode.quote:
             yield from answer_by_quote(turn, self.generator, self.settings, self.orientation)

@@ -399,7 +399,7 @@ def build_injection_corpus(target: Path, data: Path | None = None) -> Path:
 
 
 def _build_injection(settings: Settings, collection: str) -> None:
-    folder = build_injection_corpus(settings.data_dir / "eval-corpora" / "injection")
+    folder = build_injection_corpus(settings.paths.data_dir / "eval-corpora" / "injection")
     _ingest([folder], settings, collection)
 
 

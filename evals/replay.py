@@ -34,7 +34,7 @@ def replay(folder: Path, settings: Settings | None = None) -> tuple[list[dict], 
 
     settings = settings or get_settings()
     records = [r for r in load_folder(folder) if r.get("answer") and r.get("posthoc") is not None]
-    embedder = load_embedder(settings.embedder)
+    embedder = load_embedder(settings.index.embedder)
     assistants: dict[str, Assistant] = {}
     replayed = []
     for r in records:

@@ -39,7 +39,7 @@ from typing import Any
 from tqdm import tqdm
 
 from assistant.core.answer import Answer, Chunk
-from assistant.core.settings import Settings, get_settings
+from assistant.core.settings import SECTION_OF, Settings, get_settings
 from evals.datasets import CORPORA, EvalItem, load_dataset
 from evals.report import write_reports
 from evals.results import read_results, rescore
@@ -74,10 +74,10 @@ def load_config(path: Path | None) -> RunConfig:
 def make_settings(base: Settings, overrides: dict[str, Any]) -> Settings:
     if not overrides:
         return base
-    unknown = set(overrides) - set(Settings.model_fields)
+    unknown = set(overrides) - set(SECTION_OF)  # configs use the flat (env) names
     if unknown:
         raise ValueError(f"unknown settings in config: {sorted(unknown)}")
-    return base.model_copy(update=overrides)
+    return base.updated(overrides)
 
 
 def _code_digest() -> str:
@@ -238,11 +238,10 @@ def run(
     if "llm_timeout_s" not in config.settings:
         # An eval measures answers, not how busy the machine is: a generation cut by the
         # serving timeout on a loaded CI box would count as a refusal.
-        settings = settings.model_copy(
-            update={"llm_timeout_s": max(settings.llm_timeout_s, EVAL_TIMEOUT_S)}
+        settings = settings.updated(
+            {"llm_timeout_s": max(settings.generation.llm_timeout_s, EVAL_TIMEOUT_S)}
         )
-    if "answer_cache_size" in Settings.model_fields:  # every question answered for real
-        settings = settings.model_copy(update={"answer_cache_size": 0})
+    settings = settings.updated({"answer_cache_size": 0})  # every question answered for real
     datasets = datasets or config.datasets
     model_specs = models or config.models
     folder = folder or report_folder(out, config, verify, model_specs)
@@ -253,7 +252,7 @@ def run(
     items = list(iter_items(datasets, limit))
     wanted = {i.id for _, i in items}
     clock = Stopwatch()
-    embedder = load_embedder(settings.embedder)
+    embedder = load_embedder(settings.index.embedder)
     collections = dict(collections or {})
     hashes: dict[str, str] = {}
     records: list[dict] = []

@@ -102,7 +102,7 @@ class IngestReport:
 
 
 def report_path(settings: Settings, collection: str | None = None) -> Path:
-    return settings.data_dir / f"last_ingest_{collection or settings.collection}.json"
+    return settings.paths.data_dir / f"last_ingest_{collection or settings.index.collection}.json"
 
 
 def save_report(report: IngestReport, settings: Settings) -> Path:
@@ -186,12 +186,12 @@ def _forget(docstore: SimpleDocumentStore, store: Any, doc_ids: Iterable[str]) -
 
 def load_options(settings: Settings) -> LoadOptions:
     return LoadOptions(
-        ocr=settings.ocr,
-        ocr_language=settings.ocr_language,
-        ocr_dpi=settings.ocr_dpi,
-        ocr_min_confidence=settings.ocr_min_confidence,
-        ocr_cache=settings.data_dir / "ocr-cache",
-        office_timeout_s=settings.office_timeout_s,
+        ocr=settings.ingest.ocr,
+        ocr_language=settings.ingest.ocr_language,
+        ocr_dpi=settings.ingest.ocr_dpi,
+        ocr_min_confidence=settings.ingest.ocr_min_confidence,
+        ocr_cache=settings.paths.data_dir / "ocr-cache",
+        office_timeout_s=settings.ingest.office_timeout_s,
     )
 
 
@@ -202,16 +202,17 @@ def _content_hash(doc: Document) -> None:
 class Ingestor:
     def __init__(self, settings: Settings, collection: str | None = None) -> None:
         self.settings = settings
-        self.collection = collection or settings.collection
-        self.embedder = load_embedder(settings.embedder)
+        self.collection = collection or settings.index.collection
+        self.embedder = load_embedder(settings.index.embedder)
         self.store = vector_store(settings, self.collection, self.embedder.dim)
         self.docstore_path = settings.docstore_file(self.collection)
         self.docstore = load_docstore(self.docstore_path)
         self.chunker = SectionChunker(
-            chunk_chars=settings.chunk_chars, overlap_chars=settings.chunk_overlap_chars
+            chunk_chars=settings.ingest.chunk_chars,
+            overlap_chars=settings.ingest.chunk_overlap_chars,
         )
         self.embed_model = LlamaIndexEmbedding(
-            self.embedder, embed_batch_size=settings.embed_batch_size
+            self.embedder, embed_batch_size=settings.index.embed_batch_size
         )
         self.options = load_options(settings)
         self._before: dict[str, list[str]] = {}
@@ -227,9 +228,9 @@ class Ingestor:
             store=self.store,
             docstore=self.docstore,
             save=lambda: save_docstore(self.docstore, self.docstore_path),
-            max_chunks=self.settings.ingest_batch_chunks,
-            max_bytes=self.settings.ingest_batch_kb * 1024,
-            max_documents=self.settings.ingest_batch_docs,
+            max_chunks=self.settings.ingest.ingest_batch_chunks,
+            max_bytes=self.settings.ingest.ingest_batch_kb * 1024,
+            max_documents=self.settings.ingest.ingest_batch_docs,
             on_stored=stored,
         )
         return writer
@@ -239,7 +240,9 @@ class Ingestor:
             return self._run(paths, prune=prune, progress=progress)
         except Exception as exc:
             if _disk_full(exc):
-                raise IngestError(msg.INGEST_DISK_FULL.format(path=self.settings.data_dir)) from exc
+                raise IngestError(
+                    msg.INGEST_DISK_FULL.format(path=self.settings.paths.data_dir)
+                ) from exc
             raise
 
     def _run(self, paths: list[Path], *, prune: bool, progress: bool) -> IngestReport:
@@ -280,7 +283,7 @@ class Ingestor:
         bar: Any,
         pages: int,
     ) -> None:
-        max_bytes = int(self.settings.max_file_mb * 1024 * 1024)
+        max_bytes = int(self.settings.ingest.max_file_mb * 1024 * 1024)
         try:
             digest = file_hash(item.path)
         except OSError as exc:
@@ -326,7 +329,9 @@ class Ingestor:
             return self._add_documents(documents, progress=progress)
         except Exception as exc:
             if _disk_full(exc):
-                raise IngestError(msg.INGEST_DISK_FULL.format(path=self.settings.data_dir)) from exc
+                raise IngestError(
+                    msg.INGEST_DISK_FULL.format(path=self.settings.paths.data_dir)
+                ) from exc
             raise
 
     def _add_documents(self, documents: list[Document], *, progress: bool) -> IngestReport:

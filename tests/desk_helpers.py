@@ -27,8 +27,8 @@ class RunningDesk:
 
 def desk_settings(demo_settings: Settings, small_llm: Path, db: Path) -> Settings:
     """The demo index, the small model (plumbing, not wording), short answers, one staff user."""
-    return demo_settings.model_copy(
-        update={
+    return demo_settings.updated(
+        {
             "llm_path": small_llm,
             "llm_threads": 1,
             "llm_max_tokens": 40,

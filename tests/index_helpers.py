@@ -13,9 +13,9 @@ def stored_point_ids(settings: Settings) -> list[str]:
     client = get_client(settings)
     ids: list[str] = []
     offset = None
-    while client.collection_exists(settings.collection):
+    while client.collection_exists(settings.index.collection):
         points, offset = client.scroll(
-            settings.collection, limit=256, offset=offset, with_payload=False
+            settings.index.collection, limit=256, offset=offset, with_payload=False
         )
         ids += [str(p.id) for p in points]
         if offset is None:
@@ -30,7 +30,7 @@ def expected_chunk_ids(folder: Path, settings: Settings) -> set[str]:
     from ingest.pipeline import discover
 
     chunker = SectionChunker(
-        chunk_chars=settings.chunk_chars, overlap_chars=settings.chunk_overlap_chars
+        chunk_chars=settings.ingest.chunk_chars, overlap_chars=settings.ingest.chunk_overlap_chars
     )
     docs = []
     for file, root in discover([folder]):

@@ -25,4 +25,4 @@ def api_settings_for(demo_settings: Settings, small_llm: Path, db: Path, **extra
         "cors_origins": [ORIGIN],
         **extra,
     }
-    return demo_settings.model_copy(update=update)
+    return demo_settings.updated(update)

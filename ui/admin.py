@@ -57,8 +57,8 @@ def actor(request: Request) -> Actor:
     settings = state.settings
     given = request.headers.get("authorization", "").encode()
     tokens = [state.jobs.local_token]
-    if settings.ops_token is not None:
-        tokens.append(settings.ops_token.get_secret_value())
+    if settings.serving.ops_token is not None:
+        tokens.append(settings.serving.ops_token.get_secret_value())
     if given and any(hmac.compare_digest(given, f"Bearer {t}".encode()) for t in tokens):
         return Actor(name="exploitation", operator=True)
     login = getattr(request.state, "staff_login", None)
@@ -116,12 +116,14 @@ def build_admin_router(state: AppState) -> APIRouter:
 
     @router.post("/documents", status_code=202, summary="Téléverser des documents")
     async def upload(request: Request, who: Who) -> JSONResponse:
-        limit = int(settings.upload_max_mb * 1_048_576)
+        limit = int(settings.serving.upload_max_mb * 1_048_576)
         declared = request.headers.get("content-length")
         if declared is None or not declared.isdigit():
             raise HTTPException(411, DOC["refused_no_length"])
         if int(declared) > limit * MAX_FILES + FORM_OVERHEAD:
-            raise HTTPException(413, DOC["refused_size"].format(max_mb=settings.upload_max_mb))
+            raise HTTPException(
+                413, DOC["refused_size"].format(max_mb=settings.serving.upload_max_mb)
+            )
         try:
             form = await request.form(max_files=MAX_FILES, max_fields=MAX_FILES)
         except Exception as exc:  # malformed multipart

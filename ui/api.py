@@ -192,10 +192,10 @@ def build_router(
 ) -> APIRouter:
     settings = state.settings
     router = APIRouter()
-    ask_limit = limiter.shared_limit(settings.rate_limit, scope="ask")
+    ask_limit = limiter.shared_limit(settings.serving.rate_limit, scope="ask")
 
     def check(body: AskRequest) -> tuple[str, list[str]]:
-        question = validate_question(body.question, settings.max_question_chars)  # 422 if bad
+        question = validate_question(body.question, settings.serving.max_question_chars)  # 422
         history = validate_history(body.history, settings)
         if not state.loaded:
             raise NotReady(state.startup_error or "not loaded")
@@ -301,7 +301,7 @@ def build_router(
         responses={**_COMMON, 404: {"model": ErrorBody, "description": "réponse inconnue"}},
         summary="Noter une réponse",
     )
-    @limiter.limit(settings.rate_limit)
+    @limiter.limit(settings.serving.rate_limit)
     async def feedback(request: Request, body: Annotated[FeedbackRequest, Body()]) -> JSONResponse:
         store = await run_in_threadpool(answers.store)
         if store is None:
@@ -353,7 +353,7 @@ def _readiness(state: AppState) -> Readiness:
     if not state.loaded:
         reasons.append(msg.NOT_READY["model"])
     documents = passages = None
-    collection = state.settings.collection
+    collection = state.settings.index.collection
     if state.loaded:
         collection = state.assistant.retriever.collection
     try:

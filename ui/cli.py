@@ -65,7 +65,7 @@ def ingest(
 
     # Website addresses (a sitemap or pages): fetched politely into <data>/sites, ingested there.
     if addresses := [str(p) for p in paths if is_address(str(p))]:
-        folder, site = mirror_site(addresses, _settings().data_dir)
+        folder, site = mirror_site(addresses, _settings().paths.data_dir)
         for url, why in site.skipped + site.failed:
             typer.echo(f"  site   {url} : {why}", err=True)
         typer.echo(
@@ -140,7 +140,7 @@ def search(
         _fail(f"-k : entre 1 et {MAX_K}")
     settings = _settings()
     try:
-        question = validate_question(question, settings.max_question_chars)
+        question = validate_question(question, settings.serving.max_question_chars)
     except QuestionRejected as exc:
         _fail(str(exc))
     chunks = HybridRetriever(settings, collection).search(

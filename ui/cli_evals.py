@@ -18,7 +18,8 @@ from assistant.core.messages import EVAL_CLI
 
 eval_app = typer.Typer(no_args_is_help=True, help="Évaluations (retrieval, hallucinations)")
 calibrate_app = typer.Typer(
-    no_args_is_help=True, help="Calibrations: thresholds chosen on data (evals/calibration)"
+    no_args_is_help=True,
+    help="Calibrations: thresholds chosen on data (assistant/core/calibration)",
 )
 
 ReportFolder = Annotated[Path, typer.Argument(help="report folder")]
@@ -167,7 +168,9 @@ def eval_judge(
 # --------------------------------------------------------------------------------------------
 # guichet calibrate
 
-Write = Annotated[bool, typer.Option("--write", help="write evals/calibration/<name>.json")]
+Write = Annotated[
+    bool, typer.Option("--write", help="write assistant/core/calibration/<name>.json")
+]
 
 
 def echo_json(data: object) -> None:
@@ -194,9 +197,9 @@ def calibrate_support(
     lexical_only: Annotated[bool, typer.Option(help="no embedder")] = False,
     limit: Annotated[int | None, typer.Option(help="first N questions only")] = None,
     threads: int = 2,
-    output: Annotated[Path | None, typer.Option(help="default evals/calibration/support.json")] = (
-        None
-    ),
+    output: Annotated[
+        Path | None, typer.Option(help="default assistant/core/calibration/support.json")
+    ] = (None),
     no_write: Annotated[bool, typer.Option("--no-write")] = False,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="re-embed everything")] = False,
 ) -> None:

@@ -37,10 +37,10 @@ def corpus_status(settings: Settings, collection: str | None = None) -> CorpusSt
     """Never raises: an unreadable index or report is reported in ``error``."""
     from assistant.index.store import count_points
 
-    name = collection or settings.collection
+    name = collection or settings.index.collection
     status = CorpusStatus(collection=name)
     try:
-        hashes = known_hashes(load_docstore(settings.data_dir / "docstore" / f"{name}.json"))
+        hashes = known_hashes(load_docstore(settings.paths.data_dir / "docstore" / f"{name}.json"))
         status.files = sorted(k[len(FILE_KEY) :] for k in hashes if k.startswith(FILE_KEY))
         status.documents = len(status.files)
         status.chunks = count_points(settings, name)

@@ -48,7 +48,7 @@ def build_desk(
     desk = Desk(state, store)
     # One answer is generated at a time (ui.queue); let the waiting ones into the handler so
     # our queue tells them their position in French instead of Gradio's own queue.
-    ask_concurrency = state.settings.queue_max_waiting + 1
+    ask_concurrency = state.settings.serving.queue_max_waiting + 1
     with gr.Blocks(title=D["title"], analytics_enabled=False, delete_cache=(3600, 3600)) as blocks:
         banner = gr.HTML(render.banner_html(state.startup_error), elem_id="desk-banner")
         with gr.Row():
@@ -66,7 +66,7 @@ def build_desk(
                         placeholder=D["question_placeholder"],
                         lines=1,
                         max_lines=4,
-                        max_length=state.settings.max_question_chars,
+                        max_length=state.settings.serving.max_question_chars,
                         autofocus=True,
                         scale=5,
                     )
@@ -202,9 +202,11 @@ def mount_desk(
     (the login itself, its lockout and the sessions' expiry: ``ui.desk_login``)."""
     settings = state.settings
     blocks = build_desk(state, store, logout_url=f"{path}/logout")
-    check = auth or desk_auth(settings.staff_users, data_dir=settings.data_dir)
+    check = auth or desk_auth(settings.serving.staff_users, data_dir=settings.paths.data_dir)
     limiter = getattr(app.state, "limiter", None) or make_limiter()
-    sessions = Sessions(settings.desk_session_hours * 3600, settings.desk_idle_minutes * 60)
+    sessions = Sessions(
+        settings.serving.desk_session_hours * 3600, settings.serving.desk_idle_minutes * 60
+    )
     mounted: dict[str, Any] = {}
     # Appended, not added: the innermost middleware, so the security headers, the metrics and
     # the logs see the gate's answers too.
@@ -216,7 +218,7 @@ def mount_desk(
             sessions=sessions,
             gradio=lambda: mounted["app"],
             limiter=limiter,
-            rate_limit=settings.desk_login_rate_limit,
+            rate_limit=settings.serving.desk_login_rate_limit,
         )
     )
     gr.mount_gradio_app(
@@ -235,7 +237,7 @@ def mount_desk(
         mcp_server=False,
         show_error=False,
         # Gradio refuses larger uploads itself; ui/library.py checks size and type again.
-        max_file_size=int(settings.upload_max_mb * 1_048_576),
+        max_file_size=int(settings.serving.upload_max_mb * 1_048_576),
     )
     mounted["app"] = next(
         r.app for r in app.routes if isinstance(r, Mount) and r.path == path.rstrip("/")

@@ -243,7 +243,7 @@ class DocumentsTab:
 def build_documents_tab(state: AppState, gaps: Callable[[], list[str]]) -> tuple[gr.Tab, Any]:
     """The tab, inside the desk's ``gr.Tabs``; returns it and its visibility handler."""
     tab = DocumentsTab(state, gaps)
-    max_mb = state.settings.upload_max_mb
+    max_mb = state.settings.serving.upload_max_mb
     with gr.Tab(DOC["tab"], id="documents", visible=False) as documents_tab:
         gr.Markdown(DOC["intro"])
         with gr.Row():

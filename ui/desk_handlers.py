@@ -61,7 +61,7 @@ class Desk:
         history: list[dict] | None = None,
         notice: str = "",
     ) -> AskOutputs:
-        age = self.settings.source_max_age_days
+        age = self.settings.serving.source_max_age_days
         orientation = answer.orientation if answer is not None else None
         suggestions = answer.suggestions if answer is not None else None
         return (
@@ -86,7 +86,7 @@ class Desk:
         "Nouvelle conversation" button sets it); its questions go with this one. None: none."""
         history = list(history or [])
         thread = [] if thread_start is None else [h["question"] for h in history[thread_start:]]
-        thread = thread[-self.settings.history_max_turns :] if thread else []
+        thread = thread[-self.settings.serving.history_max_turns :] if thread else []
         sentences: list[Sentence] = []
         rejected: list[Sentence] = []
         sources: list[Source] | None = None

@@ -28,11 +28,11 @@ def has_role(settings: Settings, login: str | None, role: str = ROLE) -> bool:
     the one-run login (``ui.auth``) is whoever started the server, and gets it."""
     if not login:
         return False
-    if not settings.staff_users:
+    if not settings.serving.staff_users:
         from ui.auth import DEMO_LOGIN
 
         return login == DEMO_LOGIN
-    return role in settings.staff_roles.get(login, [])
+    return role in settings.serving.staff_roles.get(login, [])
 
 
 @dataclass
@@ -61,7 +61,7 @@ class DocumentService:
             ingestor = Ingestor(self.settings, collection)
             if embedder is not None:  # the shared embedder, stepping aside for answers
                 ingestor.embed_model = LlamaIndexEmbedding(
-                    embedder, embed_batch_size=self.settings.embed_batch_size
+                    embedder, embed_batch_size=self.settings.index.embed_batch_size
                 )
             report = ingestor.run(paths, prune=prune, progress=False)
             job.failures = [(f.doc_id, f.reason) for f in report.failed]

@@ -36,7 +36,7 @@ class RunningServer:
 
 
 def record_path(settings: Settings) -> Path:
-    return settings.data_dir / RECORD
+    return settings.paths.data_dir / RECORD
 
 
 def write_record(settings: Settings, host: str, port: int, token: str) -> Path:
@@ -81,7 +81,7 @@ def _alive(pid: int) -> bool:
 
 def running_server(settings: Settings) -> RunningServer | None:
     """The server that owns this data folder's Qdrant folder, if one runs and answers."""
-    if settings.qdrant_url:
+    if settings.index.qdrant_url:
         return None  # a Qdrant server takes writers from any process
     try:
         data = json.loads(record_path(settings).read_text(encoding="utf-8"))

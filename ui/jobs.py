@@ -149,7 +149,7 @@ class _Serialised:
 def serialise_local(settings: Settings) -> bool:
     """Put the process's local-mode Qdrant client behind one lock (a server needs none).
     Returns True when the client is (now) serialised."""
-    if settings.qdrant_url:
+    if settings.index.qdrant_url:
         return False
     from qdrant_client.local.qdrant_local import QdrantLocal
 
@@ -193,7 +193,7 @@ class JobRunner:
 
     @property
     def history_path(self) -> Any:
-        return self.settings.data_dir / "jobs.json"
+        return self.settings.paths.data_dir / "jobs.json"
 
     def start(self) -> None:
         with self._lock:
@@ -255,7 +255,7 @@ class JobRunner:
     def _shared_embedder(self) -> Any:
         from assistant.index.embedding import load_embedder
 
-        return load_embedder(self.settings.embedder)  # cached: the retriever's own instance
+        return load_embedder(self.settings.index.embedder)  # cached: the retriever's own instance
 
     def _loop(self) -> None:
         while True:

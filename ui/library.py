@@ -57,7 +57,7 @@ class UploadRefused(ValueError):
 
 
 def library_dir(settings: Settings) -> Path:
-    return settings.data_dir / LIBRARY
+    return settings.paths.data_dir / LIBRARY
 
 
 def uploads_dir(settings: Settings) -> Path:
@@ -134,7 +134,7 @@ def check_upload(path: Path, name: str, max_bytes: int) -> str:
 def store_upload(settings: Settings, source: Path, name: str) -> Path:
     """Check the upload, then copy it into the library (atomically: the ingest never reads a
     half-written file). A file of the same name is replaced: that is how a page is updated."""
-    clean = check_upload(source, name, int(settings.upload_max_mb * 1_048_576))
+    clean = check_upload(source, name, int(settings.serving.upload_max_mb * 1_048_576))
     folder = uploads_dir(settings)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / clean
@@ -192,15 +192,15 @@ def is_indexed(settings: Settings, doc_id: str, collection: str | None = None) -
     """The docstore knows the file (no scroll of the index)."""
     from ingest.pipeline import FILE_KEY, known_hashes, load_docstore
 
-    name = collection or settings.collection
+    name = collection or settings.index.collection
     return FILE_KEY + doc_id in known_hashes(load_docstore(settings.docstore_file(name)))
 
 
 def list_documents(settings: Settings, collection: str | None = None) -> list[DocumentRow]:
     """Every document of the collection, from the chunks' payloads (no vectors read); read
     again only when an ingest or a removal saved the docstore (the desk refreshes often)."""
-    name = collection or settings.collection
-    key = (str(settings.data_dir), name)
+    name = collection or settings.index.collection
+    key = (str(settings.paths.data_dir), name)
     version = _docstore_version(settings, name)
     cached = _listed.get(key)
     if cached is not None and cached[0] == version and version != (0, 0):

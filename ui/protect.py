@@ -52,12 +52,12 @@ def install(app: FastAPI, settings: Settings) -> None:
     # Starlette runs the last-added middleware first: CORS wraps the body cap, so even a 413
     # carries the CORS headers the browser needs to read it.
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
-    if settings.ops_token is not None:
-        app.add_middleware(OpsToken, token=settings.ops_token.get_secret_value())
+    if settings.serving.ops_token is not None:
+        app.add_middleware(OpsToken, token=settings.serving.ops_token.get_secret_value())
     app.add_middleware(SecurityHeaders)
     app.add_middleware(
         CORSMiddleware,
-        allow_origins=list(settings.cors_origins),
+        allow_origins=list(settings.serving.cors_origins),
         allow_methods=["GET", "POST"],
         allow_headers=["Content-Type"],
         expose_headers=["Retry-After"],

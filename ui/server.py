@@ -94,7 +94,7 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
     @app.get("/widget.js", include_in_schema=False)
     async def widget() -> Response:
         return Response(
-            widget_script(settings.max_question_chars),
+            widget_script(settings.serving.max_question_chars),
             media_type="text/javascript; charset=utf-8",
             headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"},
         )
@@ -129,7 +129,7 @@ def run(settings: Settings, host: str | None = None, port: int | None = None) ->
     setup_logging()  # personal data redacted from every log line, access logs without queries
     state = AppState(settings)
     app = create_app(settings, state)
-    host, port = host or settings.host, port or settings.port
+    host, port = host or settings.serving.host, port or settings.serving.port
     # `guichet ingest` finds this server here and hands it the job (ui/handoff.py).
     write_record(settings, host, port, state.jobs.local_token)
     state.at_exit.append(lambda: remove_record(settings, state.jobs.local_token))

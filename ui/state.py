@@ -25,7 +25,7 @@ log = logging.getLogger("guichet.server")
 class AppState:
     def __init__(self, settings: Settings, assistant: Assistant | None = None) -> None:
         self.settings = settings
-        self.queue = WorkQueue(max_waiting=settings.queue_max_waiting)
+        self.queue = WorkQueue(max_waiting=settings.serving.queue_max_waiting)
         self._assistant = assistant
         self.startup_error: str | None = None
         self.loaded = False  # model and index opened by load()
@@ -43,7 +43,7 @@ class AppState:
             from assistant.records import redact
 
             redact.preload()  # the name model loads now, not during the first answer
-            self.audit.purge_older_than(self.settings.audit_retention_days)
+            self.audit.purge_older_than(self.settings.records.audit_retention_days)
             assistant = self.assistant
             _ = assistant.generator  # load the GGUF at start, not on the first question
             self.loaded = True

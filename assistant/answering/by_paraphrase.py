@@ -51,9 +51,9 @@ def answer_by_paraphrase(
     sources = select_context(
         query.text,
         chunks,
-        settings.context_tokens,
+        settings.retrieval.context_tokens,
         count_tokens=generator.count_tokens,  # the model's own tokenizer
-        mode=settings.context_mode,
+        mode=settings.retrieval.context_mode,
     )
     yield SourcesEvent(sources=sources)
     by_id = {s.id: s for s in sources}
@@ -74,7 +74,7 @@ def answer_by_paraphrase(
         stream = generator.stream(
             build_messages(query.text, sources),
             citation_grammar(list(by_id)),
-            settings.llm_max_tokens,
+            settings.generation.llm_max_tokens,
             usage,
         )
         for line in lines(recorded(stream)):
@@ -101,7 +101,7 @@ def answer_by_paraphrase(
     declined = "".join(raw).strip().startswith(NOT_FOUND)
     quote = None
     if not delivered and failure is None and not declined:
-        quote = quote_fallback(query, chunks, sources, judge, settings.quote_min_coverage)
+        quote = quote_fallback(query, chunks, sources, judge, settings.grounding.quote_min_coverage)
         if quote is not None:
             delivered = [quote]
             yield SentenceEvent(sentence=quote)

@@ -43,7 +43,7 @@ def answer_by_quote(
         else select_units(
             question,
             turn.retrieval.chunks,
-            settings.context_tokens,
+            settings.retrieval.context_tokens,
             generator.count_tokens,
             judge=judge,
         )
@@ -71,7 +71,7 @@ def answer_by_quote(
         for piece in generator.stream(
             build_quote_messages(question, sources),
             quote_grammar(sources),
-            settings.quote_max_tokens,
+            settings.generation.quote_max_tokens,
             usage,
         ):
             raw += piece

@@ -31,11 +31,17 @@ def validate_history(history: Sequence[str], settings: Settings) -> list[str]:
     """The thread's previous questions, each validated like a question; only the last
     ``history_max_turns`` count. More characters than ``history_max_chars`` in all is refused
     (the client sends too much), as a too-long question is."""
-    kept = [validate_question(q, settings.max_question_chars) for q in history]
-    kept = kept[-settings.history_max_turns :] if settings.history_max_turns > 0 else []
+    kept = [validate_question(q, settings.serving.max_question_chars) for q in history]
+    kept = (
+        kept[-settings.serving.history_max_turns :]
+        if settings.serving.history_max_turns > 0
+        else []
+    )
     total = sum(len(q) for q in kept)
-    if total > settings.history_max_chars:
-        raise QuestionRejected(msg.HISTORY_TOO_LONG.format(n=total, max=settings.history_max_chars))
+    if total > settings.serving.history_max_chars:
+        raise QuestionRejected(
+            msg.HISTORY_TOO_LONG.format(n=total, max=settings.serving.history_max_chars)
+        )
     return kept
 
 

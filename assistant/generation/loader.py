@@ -16,17 +16,21 @@ from assistant.index.provision import DEFAULT_LLM_SHA256
 
 def pool_from_settings(settings: Settings) -> ServerPoolGenerator:
     """Build the pool from the ``GUICHET_LLM_*`` settings (docs/operations.md)."""
-    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+    key = (
+        settings.generation.llm_api_key.get_secret_value()
+        if settings.generation.llm_api_key
+        else None
+    )
     return ServerPoolGenerator(
-        list(settings.llm_urls),
+        list(settings.generation.llm_urls),
         key,
-        settings.llm_timeout_s,
-        connect_timeout_s=settings.llm_connect_timeout_s,
-        read_timeout_s=settings.llm_read_timeout_s,
-        health_interval_s=settings.llm_health_interval_s,
-        seed=settings.llm_seed,
-        grammar_param=settings.llm_grammar_param,
-        model=settings.llm_model,
+        settings.generation.llm_timeout_s,
+        connect_timeout_s=settings.generation.llm_connect_timeout_s,
+        read_timeout_s=settings.generation.llm_read_timeout_s,
+        health_interval_s=settings.generation.llm_health_interval_s,
+        seed=settings.generation.llm_seed,
+        grammar_param=settings.generation.llm_grammar_param,
+        model=settings.generation.llm_model,
     )
 
 
@@ -38,8 +42,8 @@ def load_generator(settings: Settings, model_path: Path | None = None) -> Genera
     """One in-process model per (path, threads); loading a GGUF takes seconds and ~1.5 GB.
     With ``settings.llm_urls`` set, one pool of OpenAI-compatible servers per URL list instead
     (configuration only: see assistant/generation/remote.py)."""
-    if settings.llm_urls:
-        pool_key = ("servers", *settings.llm_urls)
+    if settings.generation.llm_urls:
+        pool_key = ("servers", *settings.generation.llm_urls)
         with _build_lock:
             if pool_key not in _generators:
                 _generators[pool_key] = pool_from_settings(settings)
@@ -47,11 +51,11 @@ def load_generator(settings: Settings, model_path: Path | None = None) -> Genera
     path = Path(model_path or settings.gguf_path)
     key = (
         str(path),
-        settings.llm_threads,
-        settings.llm_ctx,
-        settings.llm_prompt_lookup,
-        settings.llm_timeout_s,
-        settings.llm_seed,
+        settings.generation.llm_threads,
+        settings.generation.llm_ctx,
+        settings.generation.llm_prompt_lookup,
+        settings.generation.llm_timeout_s,
+        settings.generation.llm_seed,
     )
     with _build_lock:
         if key not in _generators:
@@ -59,11 +63,11 @@ def load_generator(settings: Settings, model_path: Path | None = None) -> Genera
             expected = DEFAULT_LLM_SHA256 if path.name == DEFAULT_LLM_FILE else None
             _generators[key] = LlamaCppGenerator(
                 path,
-                threads=settings.llm_threads,
-                n_ctx=settings.llm_ctx,
-                seed=settings.llm_seed,
-                timeout_s=settings.llm_timeout_s,
-                prompt_lookup=settings.llm_prompt_lookup,
+                threads=settings.generation.llm_threads,
+                n_ctx=settings.generation.llm_ctx,
+                seed=settings.generation.llm_seed,
+                timeout_s=settings.generation.llm_timeout_s,
+                prompt_lookup=settings.generation.llm_prompt_lookup,
                 expected_sha256=expected,
             )
         return _generators[key]

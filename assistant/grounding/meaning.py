@@ -17,7 +17,7 @@ comparisons with the source sentence the support check found closest (``supporti
     de …", "pour les …") whose words the sentence dropped.
 
 Measured on real service-public sentences by ``guichet calibrate meaning`` before being
-switched on (``evals/calibration/meaning.json``).
+switched on (``assistant/core/calibration/meaning.json``).
 """
 
 from __future__ import annotations

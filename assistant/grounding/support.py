@@ -2,23 +2,40 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+
+from assistant.core.settings import GroundingSettings, calibration
+
+
+def _calibrated(key: str) -> Any:
+    return field(default_factory=lambda: float(calibration("support")["thresholds"][key]))
 
 
 @dataclass
 class SupportThresholds:
-    """Thresholds of the ``support`` rule; defaults from evals/calibrate/support.py."""
+    """Thresholds of the ``support`` rule; defaults from calibration/support.json (written by
+    ``guichet calibrate support``), overridden by the ``grounding`` settings."""
 
-    # evals/calibration/support.json: SPF fiches, light rewrites vs hard negatives; report
-    # half: precision 0.968, recall 0.994, hard negatives accepted 3.3 % (lexical only:
-    # 0.949 / 0.980 / 5.2 %).
-    min_overlap: float = 0.825  # overlap alone suffices
-    min_overlap_semantic: float = 0.575  # overlap needed when the similarity is high
-    min_similarity: float = 0.975
-    similarity_floor: float = 0.91  # median similarity of hard negatives (score scaling only)
-    lexical_only_overlap: float = 0.7  # the rule when no embedder is given
+    # SPF fiches, light rewrites vs hard negatives; report half: precision 0.968, recall
+    # 0.994, hard negatives accepted 3.3 % (lexical only: 0.949 / 0.980 / 5.2 %).
+    min_overlap: float = _calibrated("min_overlap")  # overlap alone suffices
+    min_overlap_semantic: float = _calibrated("min_overlap_semantic")  # ... when similar
+    min_similarity: float = _calibrated("min_similarity")
+    similarity_floor: float = _calibrated("similarity_floor")  # hard negatives' median
+    lexical_only_overlap: float = _calibrated("lexical_only_overlap")  # with no embedder
+
+    @classmethod
+    def from_settings(cls, grounding: GroundingSettings) -> SupportThresholds:
+        return cls(
+            min_overlap=grounding.support_min_overlap,
+            min_overlap_semantic=grounding.support_min_overlap_semantic,
+            min_similarity=grounding.support_min_similarity,
+            similarity_floor=grounding.support_similarity_floor,
+            lexical_only_overlap=grounding.support_lexical_only_overlap,
+        )
 
 
 def support_decision(

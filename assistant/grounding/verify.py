@@ -21,7 +21,7 @@ recorded whether it passes or not:
         overlap >= min_overlap  or  (overlap >= min_overlap_semantic and sim >= min_similarity)
 
     and, with no embedder, ``overlap >= lexical_only_overlap``. The defaults come from
-    ``evals/calibrate/support.py`` (numbers in ``evals/calibration/support.json``).
+    ``evals/calibrate/support.py`` (numbers in ``assistant/core/calibration/support.json``).
 ``not_instruction``
     the sentence is not an instruction to a model nor a statement about being one: a sentence
     repeating an instruction planted in a document is not an answer, even when "supported".

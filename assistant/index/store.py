@@ -34,16 +34,18 @@ _lock = threading.Lock()
 
 def get_client(settings: Settings) -> QdrantClient:
     """One client per location and process: local mode locks its folder."""
-    key = settings.qdrant_url or str(settings.qdrant_folder.resolve())
+    key = settings.index.qdrant_url or str(settings.qdrant_folder.resolve())
     with _lock:
         if key in _clients:
             return _clients[key]
         try:
-            if settings.qdrant_url:
+            if settings.index.qdrant_url:
                 api_key = (
-                    settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
+                    settings.index.qdrant_api_key.get_secret_value()
+                    if settings.index.qdrant_api_key
+                    else None
                 )
-                client = QdrantClient(url=settings.qdrant_url, api_key=api_key, timeout=30)
+                client = QdrantClient(url=settings.index.qdrant_url, api_key=api_key, timeout=30)
             else:
                 settings.qdrant_folder.mkdir(parents=True, exist_ok=True)
                 client = QdrantClient(path=str(settings.qdrant_folder))
@@ -69,11 +71,11 @@ def ensure_collection(client: QdrantClient, settings: Settings, name: str, dim: 
     if client.collection_exists(name):
         return
     server: dict[str, Any] = {}
-    if settings.qdrant_url:
+    if settings.index.qdrant_url:
         server = {
-            "shard_number": settings.qdrant_shards,
-            "replication_factor": settings.qdrant_replication,
-            "write_consistency_factor": settings.qdrant_write_consistency,
+            "shard_number": settings.index.qdrant_shards,
+            "replication_factor": settings.index.qdrant_replication,
+            "write_consistency_factor": settings.index.qdrant_write_consistency,
         }
     client.create_collection(
         collection_name=name,
@@ -81,7 +83,7 @@ def ensure_collection(client: QdrantClient, settings: Settings, name: str, dim: 
         sparse_vectors_config={SPARSE: qm.SparseVectorParams(modifier=qm.Modifier.IDF)},
         **server,
     )
-    if settings.qdrant_url:
+    if settings.index.qdrant_url:
         for field, schema in PAYLOAD_INDEXES.items():
             client.create_payload_index(name, field_name=field, field_schema=schema)
 

@@ -121,7 +121,7 @@ class AuditLog:
 
     @classmethod
     def from_settings(cls, settings: Any, **kwargs: Any) -> AuditLog:
-        return cls(Path(settings.data_dir) / "audit.db", **kwargs)
+        return cls(Path(settings.paths.data_dir) / "audit.db", **kwargs)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:

@@ -126,8 +126,8 @@ class HybridRetriever:
         fusion: Fusion = "relative",
     ) -> None:
         self.settings = settings
-        self.collection = collection or settings.collection
-        self.embedder = embedder or load_embedder(settings.embedder)
+        self.collection = collection or settings.index.collection
+        self.embedder = embedder or load_embedder(settings.index.embedder)
         self.store = vector_store(
             settings, self.collection, self.embedder.dim, hybrid_fusion_fn=_keep_both
         )
@@ -155,8 +155,8 @@ class HybridRetriever:
         service: str | None = None,
         dense_weight: float | None = None,
     ) -> list[Chunk]:
-        k = k or self.settings.top_k
-        weight = self.settings.dense_weight if dense_weight is None else dense_weight
+        k = k or self.settings.retrieval.top_k
+        weight = self.settings.retrieval.dense_weight if dense_weight is None else dense_weight
         filters = None
         if service:
             filters = MetadataFilters(filters=[MetadataFilter(key="service", value=service)])
@@ -166,7 +166,7 @@ class HybridRetriever:
             "sparse": VectorStoreQueryMode.SPARSE,
         }[mode]
         embedding = None if mode == "sparse" else [float(x) for x in self.embedder.query(query)]
-        candidates = max(self.settings.candidates, k)
+        candidates = max(self.settings.retrieval.candidates, k)
         request = VectorStoreQuery(
             query_embedding=embedding,
             query_str=query,

@@ -40,7 +40,7 @@ def bench_answers(settings_factory: SettingsFactory, n_questions: int) -> dict:
     llm: Any = gen._llm  # type: ignore[attr-defined]
     m: dict[str, list[float]] = {k: [] for k in SERIES}
     verdicts: list[str] = []
-    max_tokens = settings.llm_max_tokens
+    max_tokens = settings.generation.llm_max_tokens
     done: list[tuple[list, str, float, int, str, float]] = []
     for n, q in enumerate(questions, 1):
         prime(llm, INSTRUCTIONS)

@@ -44,7 +44,7 @@ def demo_chunk_texts(settings: Settings) -> list[str]:
     from ingest.pipeline import discover
 
     chunker = SectionChunker(
-        chunk_chars=settings.chunk_chars, overlap_chars=settings.chunk_overlap_chars
+        chunk_chars=settings.ingest.chunk_chars, overlap_chars=settings.ingest.chunk_overlap_chars
     )
     docs = []
     for file, root in discover([DEMO]):

@@ -36,9 +36,9 @@ def prepare_settings(llm: str, data_dir: Path | None) -> Settings:
 
     base = get_settings()
     model = base.models_dir / (SMALL_LLM_FILE if llm == "small" else DEFAULT_LLM_FILE)
-    settings = base.model_copy(
-        update={
-            "data_dir": data_dir or base.data_dir,
+    settings = base.updated(
+        {
+            "data_dir": data_dir or base.paths.data_dir,
             "models_path": base.models_dir,
             "llm_path": model,
             "staff_users": {LOGIN: hash_password(PASSWORD, iterations=1_000)},
@@ -47,7 +47,7 @@ def prepare_settings(llm: str, data_dir: Path | None) -> Settings:
         }
     )
     try:
-        indexed = count_points(settings, settings.collection)
+        indexed = count_points(settings, settings.index.collection)
     except StoreError as exc:  # folder locked by a running guichet: use a private copy
         print(f"{exc}", file=sys.stderr)
         indexed = 0
@@ -55,7 +55,7 @@ def prepare_settings(llm: str, data_dir: Path | None) -> Settings:
         from ingest.pipeline import ingest
 
         tmp = Path(tempfile.mkdtemp(prefix="bench-desk-data-"))
-        settings = settings.model_copy(update={"data_dir": tmp, "qdrant_path": None})
+        settings = settings.updated({"data_dir": tmp, "qdrant_path": None})
         print(f"no index in the data folder: ingesting corpora/demo into {tmp}", file=sys.stderr)
         ingest([DEMO], settings, progress=False)
     return settings
@@ -108,8 +108,8 @@ def bench_desk(
             if texts[("direct", q)] != texts[("desk", q)]:
                 print(f"  note: the two answers differ for {q!r}", file=sys.stderr)
     lines = [
-        f"model: {settings.gguf_path.name}, {settings.llm_threads} threads, answer cache off, "
-        f"{repeats} run(s) per question (medians)"
+        f"model: {settings.gguf_path.name}, {settings.generation.llm_threads} threads, "
+        f"answer cache off, {repeats} run(s) per question (medians)"
     ]
     sums = {"direct": 0.0, "desk": 0.0, "inside": 0.0}
     for q in qs:

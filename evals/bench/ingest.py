@@ -22,8 +22,8 @@ def bench_ingest(settings_factory: SettingsFactory) -> dict:
 
     # The raw embedder on exactly the texts the pipeline embedded (chunk text + title/section).
     texts = demo_chunk_texts(settings)
-    embedder = load_embedder(settings.embedder)
-    bs = settings.embed_batch_size
+    embedder = load_embedder(settings.index.embedder)
+    bs = settings.index.embed_batch_size
 
     def embed_all() -> None:
         for i in range(0, len(texts), bs):

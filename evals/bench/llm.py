@@ -16,13 +16,13 @@ def open_llama(settings: Settings, threads: int | None = None, **extra: Any) -> 
     """The default GGUF as the pipeline opens it, at ``threads`` (default: the settings')."""
     from llama_cpp import Llama
 
-    threads = threads or settings.llm_threads
+    threads = threads or settings.generation.llm_threads
     return Llama(
         model_path=str(settings.gguf_path),
-        n_ctx=settings.llm_ctx,
+        n_ctx=settings.generation.llm_ctx,
         n_threads=threads,
         n_threads_batch=threads,
-        seed=settings.llm_seed,
+        seed=settings.generation.llm_seed,
         verbose=False,
         **extra,
     )
@@ -35,9 +35,13 @@ def raw_prompt(
     from assistant.generation.prompt import build_messages, citation_grammar
     from assistant.retrieval.context import select_context
 
-    chunks = retriever.search(question, settings.top_k)
+    chunks = retriever.search(question, settings.retrieval.top_k)
     sources = select_context(
-        question, chunks, settings.context_tokens, count_tokens, mode=settings.context_mode
+        question,
+        chunks,
+        settings.retrieval.context_tokens,
+        count_tokens,
+        mode=settings.retrieval.context_mode,
     )
     return build_messages(question, sources), citation_grammar([s.id for s in sources])
 

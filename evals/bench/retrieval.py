@@ -39,9 +39,9 @@ def bench_retrieval(settings_factory: SettingsFactory, skip_100k: bool) -> dict:
     settings = settings_factory("ingest")  # reuses the demo index of bench_ingest
     ingest([DEMO], settings, progress=False)
     demo = HybridRetriever(settings)
-    out["demo_points"] = demo.store.client.count(settings.collection).count
+    out["demo_points"] = demo.store.client.count(settings.index.collection).count
     out["demo_p50_ms"], out["demo_p95_ms"] = time_queries(demo, QUESTIONS)
-    embedder = load_embedder(settings.embedder)
+    embedder = load_embedder(settings.index.embedder)
     sizes = [("fiches", 4500)] + ([] if skip_100k else [("100k", 100_000)])
     for label, n in sizes:
         name = f"bench_{n}"

@@ -46,7 +46,7 @@ def _prompts(settings: Settings, n: int) -> list[tuple[Messages, str]]:
     from assistant.retrieval.retrieve import HybridRetriever
 
     questions = demo_questions(n)
-    retriever = HybridRetriever(settings, embedder=load_embedder(settings.embedder))
+    retriever = HybridRetriever(settings, embedder=load_embedder(settings.index.embedder))
     vocab = Llama(model_path=str(settings.gguf_path), vocab_only=True, verbose=False)
 
     def count_tokens(text: str) -> int:
@@ -92,7 +92,7 @@ def bench_threads(
     settings: Settings, n_questions: int = 4, counts: tuple[int, ...] = (1, 2, 3, 4)
 ) -> dict:
     prompts = _prompts(settings, n_questions)
-    max_tokens = settings.llm_max_tokens
+    max_tokens = settings.generation.llm_max_tokens
     rows = []
     for busy in (False, True):
         stop = mp.Event()

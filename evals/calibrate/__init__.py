@@ -1,2 +1,2 @@
 """Calibrations (``guichet calibrate …``): thresholds chosen on labelled data, written to
-evals/calibration/*.json."""
+assistant/core/calibration/*.json."""

@@ -22,8 +22,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from assistant.core.settings import CALIBRATION_DIR
+
 REPO = Path(__file__).resolve().parents[2]
-OUT = REPO / "evals" / "calibration" / "gate.json"
+OUT = CALIBRATION_DIR / "gate.json"
 MIN_PASS = 0.90
 
 
@@ -71,7 +73,7 @@ def calibrate_gate(write: bool = False) -> tuple[dict, list[str]]:
         item = json.loads(line)
         if item["category"] == "fake_source_bait":
             continue
-        dense, cov = features(retriever, stats, item["question"], settings.top_k)
+        dense, cov = features(retriever, stats, item["question"], settings.retrieval.top_k)
         rows.append(
             {
                 "i": i,

@@ -13,7 +13,7 @@ pass; altered ones must fail the check made for them:
   ``conditions``.
 
 Reported per check: false alarms on faithful restatements, detection of its alterations, and
-precision (alterations caught / all failures). Output ``evals/calibration/meaning.json``.
+precision (alterations caught / all failures). Output ``assistant/core/calibration/meaning.json``.
 
     guichet calibrate meaning
 """
@@ -24,11 +24,12 @@ import json
 import re
 from pathlib import Path
 
+from assistant.core.settings import CALIBRATION_DIR
 from assistant.core.text import fold
 from assistant.grounding.meaning import _CONDITION, conditions, periods, polarity
 
 REPO = Path(__file__).resolve().parents[2]
-OUT = REPO / "evals" / "calibration" / "meaning.json"
+OUT = CALIBRATION_DIR / "meaning.json"
 
 _VERBS = [
     (r"\b(est)\b", "n'est pas"),

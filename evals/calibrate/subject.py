@@ -28,8 +28,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.core.settings import CALIBRATION_DIR
+
 REPO = Path(__file__).resolve().parents[2]
-OUT = REPO / "evals" / "calibration" / "subject.json"
+OUT = CALIBRATION_DIR / "subject.json"
 MIN_GOLD = 0.80
 GRID = [(a / 10, b / 20) for a in range(3, 9) for b in range(0, 7)]
 

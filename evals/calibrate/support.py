@@ -19,8 +19,8 @@ whole sentences, like the chunks the assistant retrieves.
 
 Split by question (document order): first half calibrates, second half reports. Rule searched
 on the calibration half: maximise F1 of "supported" under a false-acceptance rate of hard
-negatives ≤ 5 %. Output: ``evals/calibration/support.json``; the defaults of
-``assistant.grounding.verify.SupportThresholds`` are copied from it by hand.
+negatives ≤ 5 %. Output: ``assistant/core/calibration/support.json``; the defaults of
+``SupportThresholds`` and of the ``grounding`` settings are read from it.
 
 Run: ``guichet calibrate support`` (``--lexical-only``: no embedder). Cold, it
 embeds ~2,200 sentences: ~2.2 min of CPU on two cores (6 min wall while other jobs shared the
@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.core.answer import Source
+from assistant.core.settings import CALIBRATION_DIR
 from assistant.core.text import content_stems, fold, split_sentences
 from assistant.grounding.facts import extract_facts, facts_missing_from, source_keys
 from assistant.grounding.support import SupportThresholds, support_decision
@@ -51,7 +52,7 @@ ROOT = Path(__file__).resolve().parents[2]
 QA_DIR = Path(os.environ.get("GUICHET_QA_DIR", str(shared_data() / "qa"))).resolve()
 QUESTIONS = QA_DIR / "filtered_spf_qr_test.json"
 FICHES = QA_DIR / "spf_qr_test_full_2944155.json"
-OUTPUT = ROOT / "evals" / "calibration" / "support.json"
+OUTPUT = CALIBRATION_DIR / "support.json"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", str(Path.home() / ".cache"))) / "guichet"
 MAX_FALSE_ACCEPT = 0.05
 CHUNK_CHARS = 900

@@ -39,7 +39,7 @@ def main() -> None:
     stats = assistant.term_stats()
 
     def search(text: str):
-        return assistant.retriever.search(text, settings.top_k)
+        return assistant.retriever.search(text, settings.retrieval.top_k)
 
     rows = []
     for line in DATASET.read_text(encoding="utf-8").splitlines():
@@ -47,7 +47,9 @@ def main() -> None:
         res = resolve(item["question"], item["history"], stats, search)
         query = Query(res.text, tuple(content_stems(res.text)))
         thread = assistant.retrieve(query)
-        alone = assistant.retrieve(Query.parse(item["question"], settings.max_question_chars))
+        alone = assistant.retrieve(
+            Query.parse(item["question"], settings.serving.max_question_chars)
+        )
         top = thread.chunks[0].doc_id if thread.chunks and thread.passed else None
         top_alone = alone.chunks[0].doc_id if alone.chunks and alone.passed else None
         rows.append(

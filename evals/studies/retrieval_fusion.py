@@ -23,7 +23,7 @@ from evals.studies.retrieval import candidates, score
 
 def load(refresh: bool) -> dict:
     settings = get_settings()
-    cache = settings.data_dir / "eval-cache" / "spf-candidates.json"
+    cache = settings.paths.data_dir / "eval-cache" / "spf-candidates.json"
     if cache.is_file() and not refresh:
         return json.loads(cache.read_text())
     known = {d.id_ for d in corpus_documents()}

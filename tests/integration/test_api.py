@@ -128,8 +128,8 @@ def test_healthz_and_readyz(client):
 
 
 def test_readyz_reports_why_not_ready(api_settings, tmp_path):
-    settings = api_settings.model_copy(
-        update={"llm_path": tmp_path / "absent.gguf", "collection": "api_test_empty"}
+    settings = api_settings.updated(
+        {"llm_path": tmp_path / "absent.gguf", "collection": "api_test_empty"}
     )
     state = AppState(settings)
     with TestClient(create_app(settings, state)) as c:  # lifespan loads and fails
@@ -143,7 +143,7 @@ def test_readyz_reports_why_not_ready(api_settings, tmp_path):
 
 
 def test_readyz_qdrant_unreachable(api_settings):
-    settings = api_settings.model_copy(update={"qdrant_url": "http://127.0.0.1:9"})
+    settings = api_settings.updated({"qdrant_url": "http://127.0.0.1:9"})
     with TestClient(create_app(settings, AppState(settings))) as c:
         ready = c.get("/readyz")
     assert ready.status_code == 503
@@ -178,7 +178,7 @@ def test_home_page_embeds_the_widget_with_one_tag(client):
 def test_ask_returns_the_public_contract(asked, api_settings, small_llm):
     assert_public_contract(asked)
     text = json.dumps(asked)
-    for secret in (str(api_settings.data_dir), small_llm.stem, "llama", '.md"'):
+    for secret in (str(api_settings.paths.data_dir), small_llm.stem, "llama", '.md"'):
         assert secret not in text, secret
 
 
@@ -201,7 +201,7 @@ def test_stream_events_in_order_and_consistent(streamed):
 
 def test_refusal_gives_the_orientation(api_settings):
     # The relevance gate set out of reach: every question is refused with the city's orientation.
-    settings = api_settings.model_copy(update={"gate_min_dense": 1.01})
+    settings = api_settings.updated({"gate_min_dense": 1.01})
     with TestClient(create_app(settings)) as c:
         answer = c.post("/api/v1/ask", json={"question": QUESTION}).json()
         with c.stream("POST", "/api/v1/ask/stream", json={"question": QUESTION}) as r:
@@ -216,7 +216,7 @@ def test_refusal_gives_the_orientation(api_settings):
 
 def test_generation_timeout_is_a_refusal_not_a_500(api_settings):
     # A real model with a deadline it cannot meet (own ctx size: a generator of its own).
-    settings = api_settings.model_copy(update={"llm_timeout_s": 0.001, "llm_ctx": 3072})
+    settings = api_settings.updated({"llm_timeout_s": 0.001, "llm_ctx": 3072})
     with TestClient(create_app(settings)) as c:
         response = c.post("/api/v1/ask", json={"question": QUESTION})
     assert response.status_code == 200
@@ -437,7 +437,7 @@ def _open_stream(
 
 
 def test_queue_full_is_503_and_waiting_clients_see_their_position(api_settings):
-    settings = api_settings.model_copy(update={"queue_max_waiting": 1, "llm_max_tokens": 200})
+    settings = api_settings.updated({"queue_max_waiting": 1, "llm_max_tokens": 200})
     stop = threading.Event()
     with serve(create_app(settings)) as base, ThreadPoolExecutor(4) as pool:
         first_seen: list = []
@@ -471,7 +471,7 @@ def test_queue_full_is_503_and_waiting_clients_see_their_position(api_settings):
 
 
 def test_rate_limit_is_429_with_retry_after(api_settings):
-    settings = api_settings.model_copy(update={"rate_limit": "2/minute"})
+    settings = api_settings.updated({"rate_limit": "2/minute"})
     stop = threading.Event()
     stop.set()  # the accepted streams hang up after their first line
     with serve(create_app(settings)) as base, ThreadPoolExecutor(4) as pool:
@@ -511,7 +511,7 @@ def test_client_leaving_stops_its_generation(api_settings):
     endpoint notices the hang-up and stops the pipeline before it finishes the answer."""
     # Paraphrase mode writes up to 320 tokens; quote mode's few tokens end before a hang-up is
     # seen (the pipeline yields nothing between its sources and its answer there).
-    settings = api_settings.model_copy(update={"llm_max_tokens": 320, "answer_mode": "paraphrase"})
+    settings = api_settings.updated({"llm_max_tokens": 320, "answer_mode": "paraphrase"})
     with serve(create_app(settings)) as base:
         before = _answers_total(httpx.get(f"{base}/metrics").text)
         # The prompt alone takes longer than this to read: the client leaves mid-answer.

@@ -55,7 +55,7 @@ hostile_text = st.one_of(
 
 @pytest.fixture()
 def cli(demo_settings, small_llm, monkeypatch):
-    monkeypatch.setenv("GUICHET_DATA_DIR", str(demo_settings.data_dir))
+    monkeypatch.setenv("GUICHET_DATA_DIR", str(demo_settings.paths.data_dir))
     monkeypatch.setenv("GUICHET_MODELS_PATH", str(demo_settings.models_dir))
     monkeypatch.setenv("GUICHET_LLM_PATH", str(small_llm))
     monkeypatch.setenv("GUICHET_LLM_MAX_TOKENS", "24")
@@ -151,7 +151,7 @@ def test_ingest_takes_any_folder(demo_settings, monkeypatch, tmp_path_factory, f
         written.add(path.name)
     data_dir = tmp_path_factory.mktemp("fuzz-index")
     settings = make_settings(data_dir)
-    monkeypatch.setenv("GUICHET_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("GUICHET_DATA_DIR", str(settings.paths.data_dir))
     monkeypatch.setenv("GUICHET_MODELS_PATH", str(demo_settings.models_dir))
     get_settings.cache_clear()
     runner = CliRunner()

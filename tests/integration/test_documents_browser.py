@@ -28,8 +28,8 @@ def running(demo_settings, small_llm, tmp_path_factory):
     copy_index(demo_settings, data)
     base = desk_settings(demo_settings, small_llm, data / "g.db")
     users = {u: hash_password(PASSWORD, iterations=1_000) for u in (LIBRARIAN, CLERK)}
-    settings = base.model_copy(
-        update={
+    settings = base.updated(
+        {
             "data_dir": data,
             "redact_names": False,
             "staff_users": users,

@@ -13,7 +13,7 @@ def test_smoke_gate(demo_settings, default_llm, tmp_path):
     result = run_smoke(
         demo_settings,
         folder=tmp_path / "smoke",
-        demo_collection=demo_settings.collection,
+        demo_collection=demo_settings.index.collection,
         progress=False,
     )
     print(f"smoke eval: {result.summary.get('n')} questions in {result.seconds:.0f} s")

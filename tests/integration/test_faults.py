@@ -229,14 +229,14 @@ def small_assistant(demo_settings, small_llm):
     ``load_generator``'s cache would hand back an instance with another time limit)."""
     from assistant.pipeline import Assistant
 
-    settings = demo_settings.model_copy(
-        update={"llm_path": small_llm, "llm_timeout_s": 0.5, "llm_threads": 1, "llm_max_tokens": 48}
+    settings = demo_settings.updated(
+        {"llm_path": small_llm, "llm_timeout_s": 0.5, "llm_threads": 1, "llm_max_tokens": 48}
     )
     generator = LlamaCppGenerator(
         settings.gguf_path,
-        threads=settings.llm_threads,
-        n_ctx=settings.llm_ctx,
-        timeout_s=settings.llm_timeout_s,
+        threads=settings.generation.llm_threads,
+        n_ctx=settings.generation.llm_ctx,
+        timeout_s=settings.generation.llm_timeout_s,
     )
     return Assistant(settings, generator=generator)
 

@@ -44,14 +44,16 @@ def test_unchanged_skipped_changed_replaced_pruned(tmp_path):
     changed = ingest([corpus], settings, progress=False)
     assert changed.count("ok") == 1 and changed.count("unchanged") == 2
     client = get_client(settings)
-    texts = [p.payload["_node_content"] for p in client.scroll(settings.collection, limit=500)[0]]
+    texts = [
+        p.payload["_node_content"] for p in client.scroll(settings.index.collection, limit=500)[0]
+    ]
     assert not any("4,50 €" in t for t in texts), "stale chunk of the old version left behind"
     assert len(stored_point_ids(settings)) == len(set(stored_point_ids(settings)))
 
     (corpus / "stationnement.md").unlink()
     pruned = ingest([corpus], settings, prune=True, progress=False)
     assert pruned.count("pruned") == 1
-    docs = {p.payload["doc_id"] for p in client.scroll(settings.collection, limit=500)[0]}
+    docs = {p.payload["doc_id"] for p in client.scroll(settings.index.collection, limit=500)[0]}
     assert docs == {"piscine-municipale.md", "mediatheque.md"}
 
 
@@ -83,5 +85,7 @@ def test_real_pdf_pages_are_kept(tmp_path, shared_data):
     settings = make_settings(tmp_path / "data")
     report = ingest([folder], settings, progress=False)
     assert report.count("ok") == 2
-    payloads = [p.payload for p in get_client(settings).scroll(settings.collection, limit=500)[0]]
+    payloads = [
+        p.payload for p in get_client(settings).scroll(settings.index.collection, limit=500)[0]
+    ]
     assert all(isinstance(p.get("page"), int) and p["page"] >= 1 for p in payloads)

@@ -157,5 +157,5 @@ def test_every_file_met_is_in_the_report(tmp_path: Path) -> None:
         "brouillons/",
     }
     assert "4 ignorés" in report.summary()
-    saved = json.loads((settings.data_dir / "last_ingest_guichet.json").read_text())
+    saved = json.loads((settings.paths.data_dir / "last_ingest_guichet.json").read_text())
     assert {f["doc_id"] for f in saved["files"]} == set(by_id)

@@ -49,7 +49,7 @@ QUESTION = "Quels sont les horaires de la patinoire municipale ?"
 def copy_index(demo_settings, target: Path) -> None:
     """The demo index in a folder of its own (local Qdrant locks a folder per client)."""
     shutil.copytree(demo_settings.qdrant_folder, target / "qdrant", ignore=_lock_file)
-    shutil.copytree(demo_settings.data_dir / "docstore", target / "docstore")
+    shutil.copytree(demo_settings.paths.data_dir / "docstore", target / "docstore")
 
 
 def _lock_file(folder: str, names: list[str]) -> list[str]:
@@ -106,7 +106,7 @@ def session(base: str, login: str) -> Iterator[httpx.Client]:
 
 def test_admin_routes_need_the_token_or_a_session_with_the_role(live):
     base, state = live
-    folder = str(state.settings.data_dir)
+    folder = str(state.settings.paths.data_dir)
     with httpx.Client(base_url=base, timeout=60) as anon:
         assert anon.get("/desk/admin/jobs").status_code == 401
         wrong = anon.get("/desk/admin/jobs", headers={"Authorization": "Bearer faux"})
@@ -147,7 +147,7 @@ def test_uploads_are_checked_by_content_and_size(live):
         assert big.status_code == 413, big.text
         exe = client.post("/desk/admin/documents", files={"file": ("setup.exe", b"MZ" + bytes(99))})
         assert exe.status_code == 415
-    assert not (state.settings.data_dir / "bibliotheque" / UPLOADS / "arrete.pdf").exists()
+    assert not (state.settings.paths.data_dir / "bibliotheque" / UPLOADS / "arrete.pdf").exists()
 
 
 def test_upload_while_answering_is_cited_next_then_removed(live):
@@ -197,7 +197,7 @@ def test_upload_while_answering_is_cited_next_then_removed(live):
         assert wait_job(client, gone.json())["status"] == "done"
         listed = client.get("/desk/admin/documents").json()["documents"]
     assert NEW_DOC not in {d["doc_id"] for d in listed}
-    assert not (state.settings.data_dir / "bibliotheque" / NEW_DOC).exists()
+    assert not (state.settings.paths.data_dir / "bibliotheque" / NEW_DOC).exists()
     assert NEW_DOC not in offered_docs(state, QUESTION)
     assert httpx.get(f"{base}/readyz", headers=BEARER).json()["documents"] == before["documents"]
 

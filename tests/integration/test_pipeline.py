@@ -44,12 +44,12 @@ class CraftedGenerator:
 def demo(demo_settings):
     # The crafted lines below are paraphrase-mode output ("text [n]"); quote mode has its own
     # tests at the end of this file.
-    return demo_settings.model_copy(update={"answer_mode": "paraphrase"})
+    return demo_settings.updated({"answer_mode": "paraphrase"})
 
 
 @pytest.fixture(scope="module")
 def quote(demo_settings):
-    return demo_settings.model_copy(update={"answer_mode": "quote"})
+    return demo_settings.updated({"answer_mode": "quote"})
 
 
 def crafted(demo, text: str) -> tuple[Assistant, CraftedGenerator]:
@@ -143,7 +143,7 @@ def test_grammar_and_parser_agree():
 
 
 def test_real_small_model_streams_a_contract_answer(demo, small_llm):
-    settings = demo.model_copy(update={"llm_path": small_llm, "llm_max_tokens": 80})
+    settings = demo.updated({"llm_path": small_llm, "llm_max_tokens": 80})
     assistant = Assistant(settings)
     answer = assistant.ask("Quels sont les tarifs de la piscine ?")
     assert answer.prompt_tokens > 50 and answer.model.startswith("smollm2")

@@ -30,7 +30,7 @@ NO_SERVER = "GUICHET_QDRANT_URL not set: no Qdrant server here (local mode cover
 
 
 def doc_ids(settings) -> set[str]:
-    points, _ = get_client(settings).scroll(settings.collection, limit=1000)
+    points, _ = get_client(settings).scroll(settings.index.collection, limit=1000)
     return {str(p.payload["doc_id"]) for p in points if p.payload}
 
 
@@ -59,22 +59,22 @@ def target(request, tmp_path_factory):
     assert not report.failed, report.failed
     yield settings, corpus, report
     if request.param == "server":
-        get_client(settings).delete_collection(settings.collection)
+        get_client(settings).delete_collection(settings.index.collection)
 
 
 def test_collection_schema(target):
     settings, _, _ = target
-    info = get_client(settings).get_collection(settings.collection)
+    info = get_client(settings).get_collection(settings.index.collection)
     params = info.config.params
     assert isinstance(params.vectors, dict) and DENSE in params.vectors
     assert params.vectors[DENSE].size == 384
     assert str(params.vectors[DENSE].distance).lower().endswith("cosine")
     assert params.sparse_vectors is not None
     assert str(params.sparse_vectors[SPARSE].modifier).lower().endswith("idf")
-    if settings.qdrant_url:  # cluster parameters and payload indexes exist on a server only
-        assert params.shard_number == settings.qdrant_shards
-        assert params.replication_factor == settings.qdrant_replication
-        assert params.write_consistency_factor == settings.qdrant_write_consistency
+    if settings.index.qdrant_url:  # cluster parameters and payload indexes exist on a server only
+        assert params.shard_number == settings.index.qdrant_shards
+        assert params.replication_factor == settings.index.qdrant_replication
+        assert params.write_consistency_factor == settings.index.qdrant_write_consistency
         assert set(PAYLOAD_INDEXES) <= set(info.payload_schema)
 
 

@@ -12,7 +12,7 @@ def test_term_stats_come_from_the_index(demo_settings):
     from assistant.index.store import get_client
 
     client = get_client(demo_settings)
-    stats = read_term_stats(client, demo_settings.collection, page=50)
-    assert stats.points == client.count(demo_settings.collection).count
+    stats = read_term_stats(client, demo_settings.index.collection, page=50)
+    assert stats.points == client.count(demo_settings.index.collection).count
     assert stats.known("piscin") and not stats.known("patinoir")
     assert stats.idf("patinoir") > stats.idf("piscin") > stats.idf("mair")

@@ -24,7 +24,7 @@ def retriever(demo_settings):
 
 
 def test_collection_has_named_dense_and_idf_sparse_vectors(demo_settings):
-    info = get_client(demo_settings).get_collection(demo_settings.collection)
+    info = get_client(demo_settings).get_collection(demo_settings.index.collection)
     assert DENSE in info.config.params.vectors
     sparse = info.config.params.sparse_vectors[SPARSE]
     assert str(sparse.modifier).lower().endswith("idf")

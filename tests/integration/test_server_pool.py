@@ -364,7 +364,10 @@ class LlamaServer:
 
 @pytest.fixture(scope="module")
 def servers(small_llm, demo_settings) -> Iterator[list[LlamaServer]]:
-    pair = [LlamaServer(small_llm, free_port(), demo_settings.llm_ctx).start() for _ in range(2)]
+    pair = [
+        LlamaServer(small_llm, free_port(), demo_settings.generation.llm_ctx).start()
+        for _ in range(2)
+    ]
     try:
         for server in pair:
             server.wait_ready()
@@ -376,7 +379,7 @@ def servers(small_llm, demo_settings) -> Iterator[list[LlamaServer]]:
 
 def pool_settings(demo_settings, servers):
     urls = [s.url for s in servers]
-    return demo_settings.model_copy(update={"llm_urls": urls, **SMALL})
+    return demo_settings.updated({"llm_urls": urls, **SMALL})
 
 
 def kill_during_prompt(pool: ServerPoolGenerator, servers, log: list) -> threading.Thread:
@@ -424,7 +427,11 @@ def test_answers_through_server_pool(demo_settings, servers):
 def test_sigkill_mid_request_then_later_requests(demo_settings, servers):
     settings = pool_settings(demo_settings, servers)
     pool = ServerPoolGenerator(
-        settings.llm_urls, None, settings.llm_timeout_s, read_timeout_s=60, health_interval_s=1
+        settings.generation.llm_urls,
+        None,
+        settings.generation.llm_timeout_s,
+        read_timeout_s=60,
+        health_interval_s=1,
     )
     assistant = Assistant(settings, generator=pool)
     killed: list = []
@@ -435,7 +442,7 @@ def test_sigkill_mid_request_then_later_requests(demo_settings, servers):
     first = assistant.ask(QUESTIONS[0])
     watcher.join(1)
     assert killed, "the watcher never saw a request in flight"
-    assert first.verdict in CLEAN and time.monotonic() - t0 < settings.llm_timeout_s
+    assert first.verdict in CLEAN and time.monotonic() - t0 < settings.generation.llm_timeout_s
     assert pool.stats.failovers == 1
     survivor = next(s for s in servers if s.url != killed[0])
     assert first.backend == f"server:{survivor.url}", (first.backend, first.reasons)
@@ -490,8 +497,10 @@ def test_sigkill_mid_request_then_later_requests(demo_settings, servers):
 @pytest.mark.slow
 def test_pool_verdicts_match_in_process(demo_settings, servers, small_llm):
     settings = pool_settings(demo_settings, servers)
-    pool = ServerPoolGenerator(settings.llm_urls, None, settings.llm_timeout_s, seed=0)
-    local = LlamaCppGenerator(small_llm, threads=1, n_ctx=settings.llm_ctx, seed=0)
+    pool = ServerPoolGenerator(
+        settings.generation.llm_urls, None, settings.generation.llm_timeout_s, seed=0
+    )
+    local = LlamaCppGenerator(small_llm, threads=1, n_ctx=settings.generation.llm_ctx, seed=0)
     via_pool = Assistant(settings, generator=pool)
     in_process = Assistant(
         settings, generator=local, embedder=via_pool.embedder, retriever=via_pool.retriever

@@ -44,8 +44,8 @@ NEW_PAGE = (
 def server(demo_settings, default_llm, tmp_path_factory):
     data = tmp_path_factory.mktemp("validated")
     copy_index(demo_settings, data)
-    settings = demo_settings.model_copy(
-        update={
+    settings = demo_settings.updated(
+        {
             "data_dir": data,
             "llm_path": default_llm,
             "feedback_db": data / "g.db",
@@ -102,7 +102,7 @@ def test_a_validated_answer_is_returned_for_its_gap_question(server):
     gone = ask(base, GAP)
     assert not any(t.startswith("Réponse validée") for t in cited_titles(gone)), gone
     assert "14 h à 18 h" not in gone["text"]
-    assert (state.settings.data_dir / "bibliotheque" / written.doc_id).is_file()  # kept
+    assert (state.settings.paths.data_dir / "bibliotheque" / written.doc_id).is_file()  # kept
 
 
 def test_time_from_upload_to_the_first_answer_citing_it(server, artifacts):

@@ -78,8 +78,8 @@ def test_config_hash_follows_what_changes_answers(tmp_path):
     base = Settings(data_dir=tmp_path)
     h, _ = config_hash(base, model, True)
     assert config_hash(base, model, False)[0] != h
-    assert config_hash(base.model_copy(update={"gate_min_dense": 0.5}), model, True)[0] != h
-    assert config_hash(base.model_copy(update={"llm_threads": 1}), model, True)[0] == h
+    assert config_hash(base.updated({"gate_min_dense": 0.5}), model, True)[0] != h
+    assert config_hash(base.updated({"llm_threads": 1}), model, True)[0] == h
 
 
 def _record(item: EvalItem, answer: Answer | None, model: str, verify: bool = True) -> dict:

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from assistant.core.answer import Sentence, Source
+from assistant.core.settings import GroundingSettings
 from assistant.grounding.instructions import instruction_match
 from assistant.grounding.verify import (
     SentenceVerifier,
@@ -353,10 +354,15 @@ def test_score_agrees_with_the_rule() -> None:
 
 
 def test_defaults_match_the_calibration_file() -> None:
-    path = ROOT / "evals" / "calibration" / "support.json"
+    path = ROOT / "assistant" / "core" / "calibration" / "support.json"
     assert path.exists(), path  # it is committed: a skip here once hid a wrong path
     calibrated = json.loads(path.read_text(encoding="utf-8"))["thresholds"]
     assert calibrated == SupportThresholds().__dict__
+    # the grounding settings default to the same numbers, and the pipeline passes them on
+    grounding = GroundingSettings.model_construct()
+    assert SupportThresholds.from_settings(grounding) == SupportThresholds()
+    changed = SupportThresholds.from_settings(grounding.updated({"support_min_overlap": 0.5}))
+    assert changed.min_overlap == 0.5 != calibrated["min_overlap"]
 
 
 # --------------------------------------------------------------------------------------------
