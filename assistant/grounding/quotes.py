@@ -183,7 +183,13 @@ def _one_document_unless_needed(
     the question the first does not cover (a two-part question), else recorded as dropped."""
     if not passed:
         return []
-    first_doc = passed[0][0].doc_id
+    # The first document is the one whose chosen units cover the question best, the model's
+    # order breaking ties: asked how long the wait for an ID-card appointment is, the town
+    # hall's general booking page the model named first is not the ID card's page.
+    texts: dict[str, list[str]] = {}
+    for source, unit, _ in passed:
+        texts.setdefault(source.doc_id, []).append(subject_text(source, unit))
+    first_doc = max(texts, key=lambda d: added_coverage(q, set(), " ".join(texts[d]), stats))
     covered: set[str] = set()
     for source, unit, _ in passed:
         if source.doc_id == first_doc:

@@ -321,3 +321,33 @@ def test_a_list_question_gets_the_whole_list_not_the_items_the_model_picked():
     assert [d.text for d in decision.delivered] == [
         next(u.text for u in items if "photo" in u.text)
     ]
+
+
+def test_the_first_document_is_the_one_that_covers_the_question_not_the_models_first_pick():
+    # demo-014: the town hall's booking page came first and stayed, with the ID card's page
+    # kept as a "second part"; the booking page answers no part the other does not.
+    booking = Chunk(
+        chunk_id="b1",
+        doc_id="contact-mairie.md",
+        title="Contacter la mairie",
+        section="Prendre rendez-vous",
+        text="Vous pouvez réserver un créneau à l'accueil ou en ligne.",
+    )
+    card = Chunk(
+        chunk_id="c2",
+        doc_id="carte-identite-passeport.md",
+        title="Carte nationale d'identité et passeport",
+        section="Prendre rendez-vous",
+        text="Le délai moyen pour obtenir un rendez-vous est de 3 à 5 semaines.",
+    )
+    question = "Pour la carte d'identité il faut attendre combien de temps pour un rendez-vous ?"
+    chunks = [booking, card]
+    stats = stats_for([*chunks, POOL, LIBRARY])
+    j = SubjectJudge.for_question(
+        question, [(f"{c.title} {c.section}", c.text) for c in chunks], stats, 0.3, 0.0
+    )
+    sources = select_units(question, chunks, 800, len)
+    ids = [s.units[0].id for s in sources]
+    decision = decide_quotes(question, ids, sources, j)
+    assert [d.text for d in decision.delivered] == [card.text]
+    assert any(c.name == "one_document" for r in decision.rejected for c in r.checks)
