@@ -23,6 +23,7 @@ from assistant.core.settings import Settings
 from assistant.core.text import content_stems
 from assistant.followup import Resolution, resolve
 from assistant.generation.base import Generator
+from assistant.generation.pace import Pace
 from assistant.grounding.decide import Decision
 from assistant.grounding.instructions import instruction_match
 from assistant.grounding.subject import SubjectJudge
@@ -60,6 +61,8 @@ class Assistant:
         self.verify_enabled = verify
         self.orientation = msg.Orientation()
         self._cache = AnswerCache(settings.serving.answer_cache_size)
+        # Recent model speeds: an answer that would not be ready in time is made cheaper.
+        self.pace = Pace()
         self._config_hash = settings.answer_key() + str(verify)
 
     @property
@@ -161,7 +164,9 @@ class Assistant:
             self.settings.grounding.subject_min_unit,
         )
         if mode is AnswerMode.quote:
-            yield from answer_by_quote(turn, self.generator, self.settings, self.orientation)
+            yield from answer_by_quote(
+                turn, self.generator, self.settings, self.orientation, self.pace
+            )
         else:
             yield from answer_by_paraphrase(
                 turn,
@@ -170,4 +175,5 @@ class Assistant:
                 self.settings,
                 self.orientation,
                 verify=self.verify_enabled,
+                pace=self.pace,
             )

@@ -111,3 +111,51 @@ class ScriptedGenerator:
 
     def count_tokens(self, text: str) -> int:
         return approx_tokens(text)
+
+
+class FakeClock:
+    """A clock that only moves when told (``Pace(clock=...)``, ``PacedGenerator``)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class PacedGenerator(ScriptedGenerator):
+    """A ``ScriptedGenerator`` on a slow machine: reading the prompt advances ``clock`` by
+    prompt tokens / ``read_tps`` before the first piece, each further piece by 1 / ``write_tps``;
+    past ``timeout_s`` of reading it raises ``GenerationTimeout`` as the real backends do."""
+
+    def __init__(
+        self,
+        reply: str | Callable[[list[dict[str, str]]], str],
+        clock: FakeClock,
+        read_tps: float,
+        write_tps: float,
+        timeout_s: float = float("inf"),
+    ) -> None:
+        super().__init__(reply)
+        self.clock, self.read_tps, self.write_tps, self.timeout_s = (
+            clock,
+            read_tps,
+            write_tps,
+            timeout_s,
+        )
+
+    def stream(
+        self, messages: list[dict[str, str]], grammar: str, max_tokens: int, usage: Usage
+    ) -> Iterator[str]:
+        from assistant.generation.base import GenerationTimeout
+
+        reading = sum(approx_tokens(m["content"]) for m in messages) / self.read_tps
+        if reading > self.timeout_s:
+            self.prompts.append(messages)
+            self.clock.now += self.timeout_s
+            raise GenerationTimeout(f"génération interrompue après {self.timeout_s:.0f} s")
+        self.clock.now += reading
+        for i, piece in enumerate(super().stream(messages, grammar, max_tokens, usage)):
+            if i:
+                self.clock.now += 1 / self.write_tps
+            yield piece

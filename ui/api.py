@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
-import json
 import logging
 import secrets
 import threading
@@ -18,7 +17,6 @@ import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from contextlib import aclosing
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Request
@@ -30,15 +28,16 @@ from slowapi import Limiter
 from slowapi.util import get_remote_address
 
 from assistant.core import messages as msg
-from assistant.core.answer import Answer, DoneEvent, Event, SentenceEvent, SourcesEvent
+from assistant.core.answer import Answer, DoneEvent, Event
 from assistant.core.query import validate_history, validate_question
 from assistant.core.settings import Settings
 from assistant.index.store import count_points
 from ui.metrics import Metrics
 from ui.protect import NotReady
-from ui.public import PublicAnswer, public_answer, public_sentence, public_source
-from ui.pump import Heartbeat, drive
+from ui.public import PublicAnswer, public_answer
+from ui.pump import drive
 from ui.queue import Waiting
+from ui.sse import Finished, sse, sse_bytes
 from ui.state import AppState
 
 log = logging.getLogger("guichet.server")
@@ -92,14 +91,6 @@ class Readiness(BaseModel):
     documents: int | None = Field(default=None, description="documents (fichiers) indexés")
     passages: int | None = Field(default=None, description="passages indexés")
     ingesting: bool = Field(default=False, description="une ingestion est en cours")
-
-
-@dataclass(frozen=True)
-class Finished:
-    """The last item of an answer stream: the staff answer and what the citizen gets."""
-
-    answer: Answer
-    public: PublicAnswer
 
 
 class AnswerLog:
@@ -164,27 +155,6 @@ _COMMON: dict[int | str, dict[str, Any]] = {
     429: {"model": ErrorBody, "description": "trop de requêtes : voir l'en-tête Retry-After"},
     503: {"model": ErrorBody, "description": "file d'attente pleine ou service non prêt"},
 }
-
-
-def sse(event: str, data: BaseModel | dict[str, Any]) -> bytes:
-    payload = data.model_dump_json() if isinstance(data, BaseModel) else json.dumps(data)
-    return f"event: {event}\ndata: {payload}\n\n".encode()
-
-
-def sse_bytes(item: Any) -> bytes | None:
-    """One stream item as SSE bytes; None for what the public must not see."""
-    if isinstance(item, Heartbeat):
-        return b": keep-alive\n\n"
-    if isinstance(item, Waiting):
-        message = msg.QUEUE_POSITION.format(position=item.position)
-        return sse("queue", {"position": item.position, "message": message})
-    if isinstance(item, Finished):
-        return sse("done", item.public)
-    if isinstance(item, SourcesEvent):
-        return sse("sources", {"sources": [public_source(s).model_dump() for s in item.sources]})
-    if isinstance(item, SentenceEvent):
-        return sse("sentence", public_sentence(item.sentence))
-    return None  # "rejected" sentences are staff-only
 
 
 def build_router(
@@ -254,6 +224,7 @@ def build_router(
                 "content": {"text/event-stream": {}},
                 "description": (
                     "Server-Sent Events : `queue` {position, message}, `sources` {sources}, "
+                    "`preview` {label, sentence, source} (extrait exact, avant la réponse), "
                     "`sentence` {text, source_ids}, `done` (PublicAnswer), `error` {detail}"
                 ),
             },

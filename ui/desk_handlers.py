@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from assistant.core import messages as msg
-from assistant.core.answer import Answer, Sentence, Source
+from assistant.core.answer import Answer, Preview, Reason, Sentence, Source
 from assistant.pipeline import QuestionRejected
 from assistant.records.feedback import FeedbackStore, UnknownAnswer, default_redactor
 from ui import desk_render as render
@@ -60,14 +60,17 @@ class Desk:
         current: dict | None = None,
         history: list[dict] | None = None,
         notice: str = "",
+        preview: Preview | None = None,
     ) -> AskOutputs:
         age = self.settings.serving.source_max_age_days
         orientation = answer.orientation if answer is not None else None
         suggestions = answer.suggestions if answer is not None else None
+        short = answer is not None and Reason.busy_short in answer.reasons
         return (
-            render.answer_html(sentences, orientation=orientation, status=status)
+            (render.preview_html(preview) if not sentences else "")
+            + render.answer_html(sentences, orientation=orientation, status=status)
             + render.suggestions_html(suggestions),
-            render.verdict_badge(verdict, mode),
+            render.verdict_badge(verdict, mode, short=short),
             render.sources_html(sources, sentences, max_age_days=age)
             if sources is not None
             else "",
@@ -91,6 +94,7 @@ class Desk:
         rejected: list[Sentence] = []
         sources: list[Source] | None = None
         answer: Answer | None = None
+        preview: Preview | None = None  # the exact excerpt shown until the answer comes
         started = time.perf_counter()
         yield self._view([], [], None, status=D["searching"], history=history)
         try:
@@ -100,6 +104,8 @@ class Desk:
                     yield self._view([], [], None, status=status, history=history)
                 elif item.kind == "sources":
                     sources = item.sources or []
+                elif item.kind == "preview":
+                    preview = item.preview
                 elif item.kind == "sentence" and item.sentence is not None:
                     sentences.append(item.sentence)
                 elif item.kind == "rejected" and item.sentence is not None:
@@ -108,7 +114,12 @@ class Desk:
                     answer = item.answer
                 if answer is None and not isinstance(item, Waiting):
                     yield self._view(
-                        sentences, rejected, sources, status=D["writing"], history=history
+                        sentences,
+                        rejected,
+                        sources,
+                        status=D["writing"],
+                        history=history,
+                        preview=preview,
                     )
         except QuestionRejected as exc:
             yield self._view(

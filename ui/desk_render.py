@@ -13,7 +13,7 @@ from datetime import date, datetime
 from html import escape
 
 from assistant.core import messages as msg
-from assistant.core.answer import Answer, Sentence, Source, Suggestions
+from assistant.core.answer import Answer, Preview, Sentence, Source, Suggestions
 
 D = msg.DESK
 ANCHOR = "desk-src-{n}"
@@ -82,10 +82,11 @@ def _verdict_label(verdict: str, mode: str = "quote") -> str:
     return msg.verdict_label(verdict, mode)
 
 
-def verdict_badge(verdict: str | None, mode: str = "quote") -> str:
+def verdict_badge(verdict: str | None, mode: str = "quote", *, short: bool = False) -> str:
+    """``short``: the busy service's exact excerpt alone (Reason.busy_short)."""
     if verdict is None:
         return ""
-    label = msg.verdict_label(verdict, mode)
+    label = msg.BUSY_SHORT_LABEL if short else msg.verdict_label(verdict, mode)
     css = VERDICT_CLASSES.get(verdict, "refused")
     return (
         f'<span class="verdict verdict-{css}" role="status">'
@@ -107,6 +108,21 @@ def answer_html(
     if status:
         parts.append(f'<p class="desk-status" role="status">{escape(status)}</p>')
     return f'<div class="answer" aria-live="polite">{"".join(parts)}</div>'
+
+
+def preview_html(preview: Preview | None) -> str:
+    """The exact excerpt streamed before the answer: the unit highlighted in its passage, its
+    source cited, labelled as an excerpt (the verified answer replaces it)."""
+    if preview is None:
+        return ""
+    source = preview.source
+    where = _page_link(source.title, safe_url(source.url))
+    return (
+        '<div class="preview" role="note">'
+        f'<p class="preview-label"><strong>{escape(msg.PREVIEW_LABEL)}</strong></p>'
+        f'<blockquote class="preview-excerpt">{highlight(source.excerpt, [preview.sentence.text])}'
+        f"</blockquote><p>[{source.id}] {where}</p></div>"
+    )
 
 
 def suggestions_html(suggestions: Suggestions | None) -> str:

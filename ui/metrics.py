@@ -58,6 +58,12 @@ class Metrics:
             buckets=_ANSWER_BUCKETS,
             registry=self.registry,
         )
+        self.first_content_seconds = Histogram(
+            "guichet_first_content_seconds",
+            "Time from the start of the answer to the first thing shown (the exact preview)",
+            buckets=_ANSWER_BUCKETS,
+            registry=self.registry,
+        )
         self.queue_wait_seconds = Histogram(
             "guichet_queue_wait_seconds",
             "Time spent waiting in the queue before the answer started",
@@ -93,6 +99,8 @@ class Metrics:
         self.answer_seconds.observe(answer.timings.total_ms / 1000)
         if answer.timings.first_sentence_ms is not None:
             self.first_sentence_seconds.observe(answer.timings.first_sentence_ms / 1000)
+        if answer.timings.first_content_ms is not None:
+            self.first_content_seconds.observe(answer.timings.first_content_ms / 1000)
 
 
 # The methods a client may use here; anything else is counted as "other" (``-X FOOBAR1``

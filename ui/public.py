@@ -14,6 +14,7 @@ from assistant.core import messages as msg
 from assistant.core.answer import (
     Answer,
     AnswerMode,
+    Preview,
     Reason,
     Sentence,
     Source,
@@ -95,6 +96,22 @@ class PublicAnswer(BaseModel):
     duration_ms: float = 0.0
 
 
+class PublicPreview(BaseModel):
+    """L'extrait exact le plus proche de la question, envoyé avant la réponse vérifiée."""
+
+    label: str = Field(description="intitulé à afficher tel quel (un extrait, pas la réponse)")
+    sentence: PublicSentence = Field(description="la phrase du document, à surligner")
+    source: PublicSource = Field(description="la source citée, avec l'extrait qui la contient")
+
+
+def public_preview(preview: Preview) -> PublicPreview:
+    return PublicPreview(
+        label=msg.PREVIEW_LABEL,
+        sentence=public_sentence(preview.sentence),
+        source=public_source(preview.source),
+    )
+
+
 def public_source(source: Source) -> PublicSource:
     return PublicSource(
         id=source.id,
@@ -129,7 +146,11 @@ def public_answer(answer: Answer, answer_id: str) -> PublicAnswer:
         question=answer.question,
         verdict=answer.verdict,
         mode=answer.mode,
-        label=msg.verdict_label(answer.verdict.value, answer.mode.value),
+        label=(
+            msg.BUSY_SHORT_LABEL
+            if reason is Reason.busy_short
+            else msg.verdict_label(answer.verdict.value, answer.mode.value)
+        ),
         reason=reason,
         reason_text=msg.REASON_TEXT[reason] if reason else None,
         text=answer.text,

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterable, Iterator
 
+from assistant.answering.degrade import Budget, busy_short, fit, with_note
+from assistant.answering.preview import preview_for
 from assistant.answering.sentence_checks import SentenceChecks, quote_fallback, repeats
 from assistant.answering.turn import Turn, finish
 from assistant.core import messages as msg
 from assistant.core.answer import (
     AnswerMode,
     Event,
+    PreviewEvent,
     Reason,
     RejectedEvent,
     Sentence,
     SentenceEvent,
+    Source,
     SourcesEvent,
 )
 from assistant.core.settings import Settings
 from assistant.generation.base import GenerationError, GenerationTimeout, Generator, Usage
+from assistant.generation.pace import Pace
 from assistant.generation.prompt import NOT_FOUND, build_messages, citation_grammar
 from assistant.grounding.decide import decide_paraphrase
 from assistant.grounding.verify import SentenceVerifier
@@ -45,17 +51,38 @@ def answer_by_paraphrase(
     orientation: msg.Orientation,
     *,
     verify: bool = True,
+    pace: Pace | None = None,
 ) -> Iterator[Event]:
     query, chunks, judge = turn.query, turn.retrieval.chunks, turn.judge
     assert judge is not None
-    sources = select_context(
-        query.text,
-        chunks,
-        settings.retrieval.context_tokens,
-        count_tokens=generator.count_tokens,  # the model's own tokenizer
-        mode=settings.retrieval.context_mode,
-    )
+    tokens = settings.retrieval.context_tokens
+
+    def within(budget_tokens: int) -> list[Source]:
+        return select_context(
+            query.text,
+            chunks,
+            budget_tokens,
+            count_tokens=generator.count_tokens,  # the model's own tokenizer
+            mode=settings.retrieval.context_mode,
+        )
+
+    sources = within(tokens)
+    turn.preview = preview_for(query.text, chunks, tokens, generator.count_tokens, judge)
+    max_tokens = settings.generation.llm_max_tokens
+    budget = Budget(pace, settings.generation.answer_budget_s, generator.count_tokens, max_tokens)
+    build = functools.partial(build_messages, query.text)
+    fitted, note = fit(budget, build, sources, within, tokens)
+    short = fitted is None and turn.preview is not None
+    sources = fitted or sources  # none fits and no preview to fall back on: try anyway
+    if short and turn.preview is not None:  # the excerpt alone: its own numbering
+        sources = [turn.preview.source]
     yield SourcesEvent(sources=sources)
+    if turn.preview is not None:
+        turn.timings.first_content_ms = turn.elapsed_ms()
+        yield PreviewEvent(preview=turn.preview)
+        if short:
+            yield from busy_short(turn, turn.preview, sources, orientation, note)
+            return
     by_id = {s.id: s for s in sources}
     checks = SentenceChecks(verifier, query, turn.retrieval.stats, judge, enabled=verify)
     delivered: list[Sentence] = []
@@ -71,12 +98,10 @@ def answer_by_paraphrase(
             yield piece
 
     try:
-        stream = generator.stream(
-            build_messages(query.text, sources),
-            citation_grammar(list(by_id)),
-            settings.generation.llm_max_tokens,
-            usage,
-        )
+        messages = build(sources)
+        stream = generator.stream(messages, citation_grammar(list(by_id)), max_tokens, usage)
+        if pace is not None:
+            stream = pace.timed(stream, usage, budget.prompt_tokens(messages))
         for line in lines(recorded(stream)):
             t_v = time.perf_counter()
             sentence = checks.line(line, by_id)
@@ -113,6 +138,7 @@ def answer_by_paraphrase(
         declined=declined,
         quoted=quote is not None,
     )
+    decision = with_note(decision, note)
     yield finish(
         turn,
         decision,

@@ -5,11 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
+from assistant.answering.degrade import Budget, busy_short, fit, with_note
+from assistant.answering.preview import best_preview, offer_choosable, quotable_sources
 from assistant.answering.turn import Turn, finish
 from assistant.core import messages as msg
 from assistant.core.answer import (
     AnswerMode,
     Event,
+    PreviewEvent,
     Reason,
     RejectedEvent,
     SentenceEvent,
@@ -19,61 +22,72 @@ from assistant.core.answer import (
 )
 from assistant.core.settings import Settings
 from assistant.generation.base import GenerationError, GenerationTimeout, Generator, Usage
-from assistant.generation.quote import (
-    build_quote_messages,
-    parse_selection,
-    quote_grammar,
-    select_units,
-)
+from assistant.generation.pace import Pace
+from assistant.generation.quote import build_quote_messages, parse_selection, quote_grammar
 from assistant.grounding.decide import Decision, decide_quote
-from assistant.grounding.kinds import answers, choosable_units
 from assistant.grounding.quotes import decide_quotes
-from assistant.grounding.subject import named_subject
+
+__all__ = ["answer_by_quote", "offer_choosable"]
 
 
 def answer_by_quote(
-    turn: Turn, generator: Generator, settings: Settings, orientation: msg.Orientation
+    turn: Turn,
+    generator: Generator,
+    settings: Settings,
+    orientation: msg.Orientation,
+    pace: Pace | None = None,
 ) -> Iterator[Event]:
-    question, stats, judge = turn.query.text, turn.retrieval.stats, turn.judge
+    question, judge = turn.query.text, turn.judge
     assert judge is not None
-    head = named_subject(question)
-    sources = (
-        []
-        if head is not None and not stats.known(head)
-        else select_units(
-            question,
-            turn.retrieval.chunks,
-            settings.retrieval.context_tokens,
-            generator.count_tokens,
-            judge=judge,
+
+    def sources_within(tokens: int) -> tuple[list[Source], Reason | None]:
+        return quotable_sources(
+            question, turn.retrieval.chunks, tokens, generator.count_tokens, judge
         )
-    )
+
     # No passage speaks of the question's subject (or the subject it names, "horaires de
     # la patinoire", is in no document): nothing to choose from, no model call. Nor when
     # no offered unit holds the kind of fact asked (a Cerfa number, a decree, the mayor's
     # name the documents never give): whatever the model chose would not answer.
-    early: Reason | None = None
-    if not sources:
-        early = Reason.off_subject
-    elif not answers(question, [f"{u.context} {u.text}" for s in sources for u in s.units]):
-        early = Reason.off_point
-    else:
-        sources = offer_choosable(question, sources)
+    sources, early = sources_within(settings.retrieval.context_tokens)
     if early is not None:
-        refused = Decision(Verdict.refused, [early])
-        yield finish(turn, refused, orientation, mode=AnswerMode.quote)
+        yield finish(turn, Decision(Verdict.refused, [early]), orientation, mode=AnswerMode.quote)
         return
+    turn.preview = best_preview(question, sources, judge)
+    budget = Budget(
+        pace,
+        settings.generation.answer_budget_s,
+        generator.count_tokens,
+        settings.generation.quote_max_tokens,
+    )
+    fitted, note = fit(
+        budget,
+        lambda offered: build_quote_messages(question, offered),
+        sources,
+        lambda tokens: sources_within(tokens)[0],
+        settings.retrieval.context_tokens,
+    )
+    sources = fitted or sources  # none fits and no preview to fall back on: try anyway
     yield SourcesEvent(sources=sources)
+    if turn.preview is not None:
+        turn.timings.first_content_ms = turn.elapsed_ms()
+        yield PreviewEvent(preview=turn.preview)
+        if fitted is None:
+            # Even half the context would not be read in time: the exact excerpt alone,
+            # said to be a busy service's short answer.
+            yield from busy_short(turn, turn.preview, sources, orientation, note)
+            return
     usage, raw = Usage(), ""
     failure, detail = None, ""
     t_gen = time.perf_counter()
     try:
-        for piece in generator.stream(
-            build_quote_messages(question, sources),
-            quote_grammar(sources),
-            settings.generation.quote_max_tokens,
-            usage,
-        ):
+        messages = build_quote_messages(question, sources)
+        stream = generator.stream(
+            messages, quote_grammar(sources), settings.generation.quote_max_tokens, usage
+        )
+        if pace is not None:
+            stream = pace.timed(stream, usage, budget.prompt_tokens(messages))
+        for piece in stream:
             raw += piece
     except GenerationTimeout:
         failure = Reason.timeout
@@ -92,6 +106,7 @@ def answer_by_quote(
         rejected=len(checked.rejected),
         holds_kind=checked.holds_kind,
     )
+    decision = with_note(decision, note)
     delivered = checked.delivered if failure is None else []
     if delivered:
         turn.timings.first_sentence_ms = turn.elapsed_ms()
@@ -109,17 +124,3 @@ def answer_by_quote(
         sources=sources,
         usage=usage,
     )
-
-
-def offer_choosable(question: str, sources: list[Source]) -> list[Source]:
-    """Number for the model only the units that could answer (``kinds.choosable_units``):
-    asked for the pool's Wednesday hours, it cannot pick the swimming school's lessons."""
-    offered = choosable_units(
-        question, {u.id: (u.text, u.context) for s in sources for u in s.units}
-    )
-    return [
-        s.model_copy(
-            update={"units": [u.model_copy(update={"offered": u.id in offered}) for u in s.units]}
-        )
-        for s in sources
-    ]

@@ -44,14 +44,15 @@ class AnswerCache:
 
 
 def cacheable(answer: Answer) -> bool:
-    """Errors and time-outs are not answers: never serve them again."""
-    return not {Reason.generation_error, Reason.timeout} & set(answer.reasons)
+    """Errors and time-outs are not answers, and a busy service's short answer is not the
+    answer a quiet one gives: never serve them again."""
+    return not {Reason.generation_error, Reason.timeout, Reason.busy_short} & set(answer.reasons)
 
 
 def replay(cached: Answer, t0: float) -> Iterator[Event]:
     answer = cached.model_copy(deep=True)
     elapsed = (time.perf_counter() - t0) * 1000
-    answer.timings = Timings(total_ms=elapsed, first_sentence_ms=elapsed)
+    answer.timings = Timings(total_ms=elapsed, first_sentence_ms=elapsed, first_content_ms=elapsed)
     answer.reasons = [*answer.reasons, Reason.cached]
     if answer.sources:
         yield SourcesEvent(sources=answer.sources)

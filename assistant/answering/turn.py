@@ -11,6 +11,7 @@ from assistant.core.answer import (
     Answer,
     AnswerMode,
     DoneEvent,
+    Preview,
     Sentence,
     Source,
     Timings,
@@ -35,6 +36,8 @@ class Turn:
     min_coverage: float = 1.0
     # A follow-up as the citizen typed it; ``query`` is then its resolution (assistant.followup).
     asked: str | None = None
+    # The exact excerpt streamed before the model's answer (assistant.answering.preview).
+    preview: Preview | None = None
 
     def elapsed_ms(self) -> float:
         return (time.perf_counter() - self.t0) * 1000
@@ -54,8 +57,12 @@ def finish(
     rejected: list[Sentence] | None = None,
     sources: list[Source] | None = None,
     usage: Usage | None = None,
+    lead: str = msg.QUOTE_LEAD,
 ) -> DoneEvent:
+    """``lead``: the first line of a quote-mode answer."""
     turn.timings.total_ms = turn.elapsed_ms()
+    if turn.timings.first_content_ms is None:
+        turn.timings.first_content_ms = turn.timings.first_sentence_ms
     usage = usage or Usage()
     delivered, rejected, sources = delivered or [], rejected or [], sources or []
     refused = decision.verdict is Verdict.refused
@@ -63,7 +70,7 @@ def finish(
     if not delivered:
         text = guidance or orientation.text()
     elif mode is AnswerMode.quote:
-        text = render_quotes(delivered, sources, msg.QUOTE_LEAD)
+        text = render_quotes(delivered, sources, lead)
     else:
         text = render(delivered)
     suggestions = (
@@ -89,6 +96,7 @@ def finish(
         prompt_tokens=usage.prompt_tokens,
         output_tokens=usage.output_tokens,
         timings=turn.timings,
+        preview=turn.preview,
         retrieved=turn.retrieval.chunks,
     )
     return DoneEvent(answer=answer)

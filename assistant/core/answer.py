@@ -120,6 +120,8 @@ class Reason(str, Enum):
     injection = "injection"  # the question tries to change the assistant's instructions
     sentences_dropped = "sentences_dropped"  # some sentences failed a check, others passed
     cached = "cached"  # served from the answer cache
+    # the machine was too slow for the model in time: the best exact passage alone was shown
+    busy_short = "busy_short"
 
 
 # Answers stored before reasons became codes (eval reports, replays) carry French sentences.
@@ -176,7 +178,17 @@ class Timings(BaseModel):
     generate_ms: float = 0.0
     verify_ms: float = 0.0
     first_sentence_ms: float | None = None
+    # the first thing shown that the citizen can read: the preview, else the first sentence
+    first_content_ms: float | None = None
     total_ms: float = 0.0
+
+
+class Preview(BaseModel):
+    """The exact unit that best matches the question, shown before the model has answered:
+    chosen without the model (``assistant.answering.preview``) and checked like any quote."""
+
+    sentence: Sentence
+    source: Source = Field(description="the source it sits in (its excerpt, its citation)")
 
 
 class Answer(BaseModel):
@@ -202,6 +214,9 @@ class Answer(BaseModel):
     prompt_tokens: int = 0
     output_tokens: int = 0
     timings: Timings = Field(default_factory=Timings)
+    preview: Preview | None = Field(
+        default=None, description="the exact excerpt streamed before the model's answer"
+    )
     retrieved: list[Chunk] = Field(
         default_factory=list, description="ranked passages retrieval returned (staff, evals)"
     )
@@ -216,6 +231,13 @@ class Answer(BaseModel):
 class SourcesEvent(BaseModel):
     kind: Literal["sources"] = "sources"
     sources: list[Source]
+
+
+class PreviewEvent(BaseModel):
+    """Sent as soon as retrieval and the checks allow, before any model output."""
+
+    kind: Literal["preview"] = "preview"
+    preview: Preview
 
 
 class SentenceEvent(BaseModel):
@@ -234,5 +256,6 @@ class DoneEvent(BaseModel):
 
 
 Event = Annotated[
-    SourcesEvent | SentenceEvent | RejectedEvent | DoneEvent, Field(discriminator="kind")
+    SourcesEvent | PreviewEvent | SentenceEvent | RejectedEvent | DoneEvent,
+    Field(discriminator="kind"),
 ]

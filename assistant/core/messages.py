@@ -78,6 +78,7 @@ REASON_TEXT: dict[Reason, str] = {
     Reason.injection: "question qui tente de modifier les consignes de l'assistant",
     Reason.sentences_dropped: "phrase(s) écartée(s) par les vérifications",
     Reason.cached: "réponse déjà calculée (cache)",
+    Reason.busy_short: "réponse courte : service très sollicité, extrait exact du document",
 }
 
 
@@ -141,6 +142,17 @@ def verdict_label(verdict: str, mode: str = "quote") -> str:
 
 
 QUOTE_LEAD = "Voici ce que disent les documents de la commune :"
+
+# Streamed before the model's answer (assistant.answering.preview): an exact excerpt, not
+# yet the answer; replaced or completed when the verified answer arrives.
+PREVIEW_LABEL = "Extrait le plus proche, en attendant la réponse vérifiée"
+# The model would not have answered in time (assistant.generation.pace): the exact excerpt
+# alone, never presented as a verified answer.
+BUSY_SHORT_LABEL = "réponse courte : service très sollicité, extrait exact du document"
+BUSY_SHORT_LEAD = (
+    "Réponse courte, le service est très sollicité : voici le passage des documents de la "
+    "commune le plus proche de votre question."
+)
 
 # --- public HTTP API (ui/api.py) ---------------------------------------------------------------
 UNAVAILABLE = (

@@ -133,6 +133,11 @@
     ".sources { font-size: .85rem; margin: 6px 0 0; padding-left: 20px; }",
     ".sources-title { font-size: .85rem; font-weight: 700; margin: 8px 0 0; }",
     ".context { font-style: italic; }",
+    ".preview { border-left: 4px solid #8a6d00; background: #fffbea; padding: 4px 10px; margin: 4px 0; }",
+    ".preview-label { font-size: .8rem; font-weight: 700; color: #4d3d00; margin: 0; }",
+    ".preview-excerpt { margin: 2px 0; white-space: pre-wrap; overflow-wrap: anywhere; color: #3a3a3a; }",
+    ".preview-excerpt mark { background: #ffe27a; color: #1b1b1b; }",
+    ".preview-source { font-size: .85rem; margin: 0; }",
     "p.label { font-size: .8rem; margin: 6px 0 0; color: #3a3a3a; }",
     ".meta { color: #4a4a4a; }",
     ".orientation { background: #f3f3f3; border-left: 4px solid #17406d; padding: 6px 10px; }",
@@ -456,9 +461,13 @@
         var self = this;
         (data.sources || []).forEach(function (s) { self.sources[s.id] = s; });
         this.status.textContent = t("writing");
+      } else if (event.name === "preview") {
+        this.preview(turn, data);
       } else if (event.name === "sentence") {
+        this.unpreview(turn);
         this.sentence(turn, data);
       } else if (event.name === "done") {
+        this.unpreview(turn);
         this.finish(turn, data, false);
       } else if (event.name === "error") {
         this.error(turn, typeof data.detail === "string" ? data.detail : t("network_error"));
@@ -475,6 +484,37 @@
         title: source.title, "aria-label": "Source " + id + " : " + source.title + " (nouvel onglet)",
         text: label,
       });
+    }
+
+    // The exact passage closest to the question, before the verified answer: the sentence
+    // highlighted inside its excerpt, its source cited, labelled as an excerpt (the server's
+    // own words). The answer's first sentence, or the end of the answer, replaces it.
+    preview(turn, data) {
+      var sentence = data.sentence || {};
+      var source = data.source || {};
+      var text = String(sentence.text || "");
+      var excerpt = String(source.excerpt || "");
+      if (!text) return;
+      if (source.id !== undefined && !this.sources[source.id]) this.sources[source.id] = source;
+      var at = excerpt.indexOf(text);
+      var body = at < 0
+        ? [h("mark", { text: text })]
+        : [excerpt.slice(0, at), h("mark", { text: text }), excerpt.slice(at + text.length)];
+      var href = source.url ? safeHref(source.url) : null;
+      var title = href
+        ? h("a", { href: href, target: "_blank", rel: "noopener noreferrer", text: source.title || "" })
+        : h("span", { text: source.title || "" });
+      this.unpreview(turn);
+      turn.preview = h("div", { class: "preview", role: "note" }, [
+        h("p", { class: "preview-label", text: data.label || "" }),
+        h("blockquote", { class: "preview-excerpt" }, body),
+        h("p", { class: "preview-source" }, ["— ", title]),
+      ]);
+      turn.node.insertBefore(turn.preview, turn.writing || null);
+    }
+
+    unpreview(turn) {
+      if (turn.preview) { turn.preview.remove(); turn.preview = null; }
     }
 
     sentence(turn, data) {
