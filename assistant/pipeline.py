@@ -17,7 +17,16 @@ from assistant.answering.by_quote import answer_by_quote
 from assistant.answering.cache import AnswerCache, replay
 from assistant.answering.turn import Turn, finish
 from assistant.core import messages as msg
-from assistant.core.answer import Answer, AnswerMode, Chunk, DoneEvent, Event, Reason, Verdict
+from assistant.core.answer import (
+    Answer,
+    AnswerMode,
+    Choice,
+    Chunk,
+    DoneEvent,
+    Event,
+    Reason,
+    Verdict,
+)
 from assistant.core.query import Query, QuestionRejected, validate_history, validate_question
 from assistant.core.settings import Settings
 from assistant.core.text import content_stems
@@ -30,9 +39,11 @@ from assistant.grounding.subject import SubjectJudge
 from assistant.grounding.support import SupportThresholds
 from assistant.grounding.verify import SentenceVerifier
 from assistant.index.embedding import Embedder, load_embedder
+from assistant.retrieval.choices import ChoiceRule, choices_for
 from assistant.retrieval.gate import Retrieval, gate
 from assistant.retrieval.relevance import TermStats
 from assistant.retrieval.retrieve import HybridRetriever, Retriever
+from assistant.retrieval.synonyms import Synonyms, SynonymsFile
 
 __all__ = ["Assistant", "QuestionRejected", "validate_question"]
 
@@ -54,6 +65,10 @@ class Assistant:
             settings, collection, self.embedder
         )
         self._generator = generator
+        # the city's synonyms and abbreviations (the hybrid retriever reads the same file)
+        self.synonyms = SynonymsFile.for_settings(
+            settings.retrieval.synonyms_path, settings.paths.data_dir
+        )
         self.verifier = SentenceVerifier(
             embed=self.embedder.sentences,
             thresholds=SupportThresholds.from_settings(settings.grounding),
@@ -75,18 +90,29 @@ class Assistant:
 
     # ------------------------------------------------------------------------------------------
     def ask(
-        self, question: str, *, service: str | None = None, history: Sequence[str] = ()
+        self,
+        question: str,
+        *,
+        service: str | None = None,
+        history: Sequence[str] = (),
+        document: str | None = None,
     ) -> Answer:
-        for event in self.events(question, service=service, history=history):
+        for event in self.events(question, service=service, history=history, document=document):
             if isinstance(event, DoneEvent):
                 return event.answer
         raise AssertionError("the event stream ended without an answer")
 
     def events(
-        self, question: str, *, service: str | None = None, history: Sequence[str] = ()
+        self,
+        question: str,
+        *,
+        service: str | None = None,
+        history: Sequence[str] = (),
+        document: str | None = None,
     ) -> Iterator[Event]:
         """``history``: the thread's previous questions, oldest first (a follow-up is read
-        against them, ``assistant.followup``); the server keeps none of them."""
+        against them, ``assistant.followup``); the server keeps none of them. ``document``:
+        a doc id the question is restricted to (a click on one of an answer's ``choices``)."""
         asked = Query.parse(question, self.settings.serving.max_question_chars, service)
         t0 = time.perf_counter()
         thread = validate_history(history, self.settings)
@@ -97,15 +123,23 @@ class Assistant:
         if resolution.followup:
             stems = tuple(content_stems(resolution.text))
             query = Query(text=resolution.text, stems=stems, service=service)
-        key = (query.key, service, self.retriever.corpus_version(), self._config_hash)
+        synonyms = self.synonyms.get()
+        query = self.with_synonyms(query, synonyms)
+        version = self.retriever.corpus_version()
+        key = (query.key, service, document, version, hash(synonyms), self._config_hash)
         cached = self._cache.get(key)
         if cached is not None and not resolution.followup:
             yield from replay(cached, t0)
             return
-        for event in self._answer(query, t0, resolution, asked.text):
+        for event in self._answer(query, t0, resolution, asked.text, document):
             if isinstance(event, DoneEvent) and not resolution.followup:
                 self._cache.put(key, event.answer)
             yield event
+
+    def with_synonyms(self, query: Query, synonyms: Synonyms | None = None) -> Query:
+        """``query`` with the city's synonyms of its words, for the gate and the checks."""
+        found = (synonyms or self.synonyms.get()).alternatives(query.text)
+        return replace(query, alternatives=tuple((k, tuple(v)) for k, v in found.items()))
 
     def _search(self, service: str | None) -> Callable[[str], list[Chunk]]:
         return lambda text: self.retriever.search(
@@ -115,24 +149,50 @@ class Assistant:
     def term_stats(self) -> TermStats:
         return self.retriever.term_stats()
 
-    def retrieve(self, query: Query) -> Retrieval:
-        chunks = self.retriever.search(
-            query.text, self.settings.retrieval.top_k, service=query.service
-        )
+    def retrieve(self, query: Query, document: str | None = None) -> Retrieval:
         s = self.settings
+        if document:
+            chunks = self.retriever.search(
+                query.text, s.retrieval.top_k, service=query.service, document=document
+            )
+        else:
+            chunks = self.retriever.search(query.text, s.retrieval.top_k, service=query.service)
+        r = s.retrieval
+        stats = self.term_stats()
         return gate(
-            query.text,
-            chunks,
-            self.term_stats(),
-            s.retrieval.gate_min_dense,
-            s.retrieval.gate_min_coverage,
+            query.text, chunks, stats, r.gate_min_dense, r.gate_min_coverage, query.synonyms
         )
 
+    def choice_rule(self) -> ChoiceRule:
+        r = self.settings.retrieval
+        return ChoiceRule(r.choice_margin, r.choice_min_coverage, r.choice_max)
+
     def _answer(
-        self, query: Query, t0: float, resolution: Resolution, asked: str
+        self, query: Query, t0: float, resolution: Resolution, asked: str, document: str | None
+    ) -> Iterator[Event]:
+        retrieval = None if instruction_match(asked) else self.retrieve(query, document)
+        choices: list[Choice] = []
+        if retrieval is not None and retrieval.passed and not document:
+            choices = choices_for(
+                query.text, retrieval.chunks, retrieval.stats, self.choice_rule(), query.synonyms
+            )
+        for event in self._stages(query, t0, resolution, asked, retrieval, document is not None):
+            if isinstance(event, DoneEvent) and (choices or document):
+                update = {"choices": choices, "document": document}
+                event = DoneEvent(answer=event.answer.model_copy(update=update))
+            yield event
+
+    def _stages(
+        self,
+        query: Query,
+        t0: float,
+        resolution: Resolution,
+        asked: str,
+        retrieval: Retrieval | None,
+        restricted: bool,
     ) -> Iterator[Event]:
         mode = AnswerMode(self.settings.generation.answer_mode)
-        if instruction_match(asked) is not None:
+        if retrieval is None:
             # Addressed to the model, not a question on the city ("ignore tes consignes…"):
             # refused before retrieval, with its own reason (0 of 782 eval questions match).
             nothing = Retrieval([], self.term_stats(), 0.0, 0.0, False)
@@ -141,8 +201,7 @@ class Assistant:
                 turn, Decision(Verdict.refused, [Reason.injection]), self.orientation, mode=mode
             )
             return
-        retrieval = self.retrieve(query)
-        if retrieval.passed and resolution.previous:
+        if retrieval.passed and resolution.previous and not restricted:
             # The previous answer's document stays a candidate, after this question's own.
             have = {c.chunk_id for c in retrieval.chunks}
             extra = [c for c in resolution.previous if c.chunk_id not in have]
@@ -162,6 +221,7 @@ class Assistant:
             retrieval.stats,
             self.settings.grounding.subject_min_relative,
             self.settings.grounding.subject_min_unit,
+            query.synonyms,
         )
         if mode is AnswerMode.quote:
             yield from answer_by_quote(

@@ -66,13 +66,20 @@ class MemoryRetriever:
         self.searches: list[str] = []
 
     def search(
-        self, query: str, k: int | None = None, *, service: str | None = None
+        self,
+        query: str,
+        k: int | None = None,
+        *,
+        service: str | None = None,
+        document: str | None = None,
     ) -> list[Chunk]:
         self.searches.append(query)
         cos = self._rows @ self.embedder.query(query)
-        order = np.argsort(-cos, kind="stable")[: k or 5]
+        order = np.argsort(-cos, kind="stable")
+        if document:
+            order = np.array([i for i in order if self.chunks[i].doc_id == document], dtype=int)
         out = []
-        for i in order:
+        for i in order[: k or 5]:
             dense = self.dense_floor + (1 - self.dense_floor) * float(cos[i])
             out.append(
                 self.chunks[i].model_copy(update={"score": float(cos[i]), "dense_score": dense})

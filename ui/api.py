@@ -32,6 +32,7 @@ from assistant.core.answer import Answer, DoneEvent, Event
 from assistant.core.query import validate_history, validate_question
 from assistant.core.settings import Settings
 from assistant.index.store import count_points
+from ui.choices import KEY_PATTERN, DocumentKeys
 from ui.metrics import Metrics
 from ui.protect import NotReady
 from ui.public import PublicAnswer, public_answer
@@ -44,6 +45,7 @@ log = logging.getLogger("guichet.server")
 
 FEEDBACK_TAGS = tuple(msg.FEEDBACK_TAGS)
 HEARTBEAT_S = 15.0
+Asked = tuple[str, list[str], str | None]  # question, history, document restricted to
 # How often a complete-answer request checks that its client is still there: a citizen who
 # closed the page must not keep the only model busy for a minute.
 DISCONNECT_POLL_S = 1.0
@@ -60,6 +62,11 @@ class AskRequest(BaseModel):
         max_length=10,
         description="questions précédentes, la plus ancienne d'abord (rien n'est conservé)",
         examples=[["Quels sont les horaires de la piscine municipale ?"]],
+    )
+    document: str | None = Field(
+        default=None,
+        pattern=KEY_PATTERN,
+        description="clé d'un des « choices » d'une réponse : la question est reposée sur lui seul",
     )
 
 
@@ -164,22 +171,25 @@ def build_router(
     router = APIRouter()
     ask_limit = limiter.shared_limit(settings.serving.rate_limit, scope="ask")
 
-    def check(body: AskRequest) -> tuple[str, list[str]]:
+    keys = DocumentKeys(lambda: settings.docstore_file(state.assistant.retriever.collection))
+
+    def check(body: AskRequest) -> Asked:
         question = validate_question(body.question, settings.serving.max_question_chars)  # 422
         history = validate_history(body.history, settings)
         if not state.loaded:
             raise NotReady(state.startup_error or "not loaded")
-        return question, history
+        document = keys.resolve(body.document) if body.document else None  # 422 if unknown
+        return question, history, document
 
     def events(
-        asked: tuple[str, list[str]], started: float, heartbeat_s: float = HEARTBEAT_S
+        asked: Asked, started: float, heartbeat_s: float = HEARTBEAT_S
     ) -> AsyncGenerator[Any, None]:
         """Waiting, Event (sources, sentence, rejected), Heartbeat, then one Finished."""
-        question, history = asked
+        question, history, document = asked
 
         def make() -> Iterator[Waiting | Event | Finished]:
             waited = False
-            for item in state.ask_events(question, history=history):
+            for item in state.ask_events(question, history=history, document=document):
                 if not waited and not isinstance(item, Waiting):
                     waited = True
                     metrics.queue_wait_seconds.observe(time.perf_counter() - started)

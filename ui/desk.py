@@ -42,6 +42,11 @@ CSS = Path(__file__).with_name("desk.css")
 # ours runs in the page beyond Gradio's (the CSP still allows eval for gr.HTML: ui/protect.py).
 
 
+def show_choices(current: dict | None) -> Any:
+    offered = (current or {}).get("choices") or []
+    return gr.update(choices=[tuple(c) for c in offered], value=None, visible=bool(offered))
+
+
 def build_desk(
     state: AppState, store: FeedbackStore | None = None, *, logout_url: str = "/desk/logout"
 ) -> gr.Blocks:
@@ -76,6 +81,10 @@ def build_desk(
                     with gr.Column(scale=3):
                         verdict = gr.HTML(elem_id="desk-verdict")
                         answer = gr.HTML(elem_id="desk-answer", label=D["answer_heading"])
+                        # close documents: a pick asks the same question on one of them
+                        choices = gr.Radio(
+                            [], label=D["choices"], visible=False, elem_id="desk-choices"
+                        )
                         notice = gr.HTML(elem_id="desk-notice")
                         answer_text = gr.Textbox(visible="hidden", elem_id="desk-answer-text")
                         citizen = gr.Textbox(
@@ -133,6 +142,17 @@ def build_desk(
                     None,
                     [feedback_status, tags, comment],
                     api_visibility="private",
+                ).then(show_choices, current, choices, api_visibility="private")
+                choices.input(
+                    desk.ask_choice,
+                    [choices, current, history],
+                    outputs,
+                    api_name="ask_choice",
+                    concurrency_limit=ask_concurrency,
+                    concurrency_id="ask",
+                    show_progress="minimal",
+                ).then(render.history_html, history, history_view, api_visibility="private").then(
+                    show_choices, current, choices, api_visibility="private"
                 )
                 new_thread.click(
                     lambda h: (len(h or []), render.notice_html(D["new_thread_done"])),

@@ -90,6 +90,23 @@ class Desk:
         history = list(history or [])
         thread = [] if thread_start is None else [h["question"] for h in history[thread_start:]]
         thread = thread[-self.settings.serving.history_max_turns :] if thread else []
+        yield from self.answer(question, history, thread)
+
+    def ask_choice(
+        self, doc_id: str | None, current: dict | None, history: list[dict] | None
+    ) -> Iterator[AskOutputs]:
+        """One of the last answer's choices: the same question, in the same thread, asked on
+        that document alone."""
+        history = list(history or [])
+        if not doc_id or not current or not current.get("question"):
+            yield self._view([], [], None, current=current, history=history)
+            return
+        thread = list(current.get("thread") or [])
+        yield from self.answer(current["question"], history, thread, document=doc_id)
+
+    def answer(
+        self, question: str, history: list[dict], thread: list[str], document: str | None = None
+    ) -> Iterator[AskOutputs]:
         sentences: list[Sentence] = []
         rejected: list[Sentence] = []
         sources: list[Source] | None = None
@@ -98,7 +115,9 @@ class Desk:
         started = time.perf_counter()
         yield self._view([], [], None, status=D["searching"], history=history)
         try:
-            for item in self.state.ask_events(question or "", channel="desk", history=thread):
+            for item in self.state.ask_events(
+                question or "", channel="desk", history=thread, document=document
+            ):
                 if isinstance(item, Waiting):
                     status = msg.QUEUE_POSITION.format(position=item.position)
                     yield self._view([], [], None, status=status, history=history)
@@ -147,7 +166,13 @@ class Desk:
             return
         if answer is None:
             return
-        current = {"answer_id": None, "question": answer.question}
+        current = {
+            "answer_id": None,
+            "question": answer.question,
+            "thread": thread,
+            # (label, doc id) of the close documents offered (assistant.retrieval.choices)
+            "choices": [(render.choice_label(c), c.doc_id) for c in answer.choices],
+        }
         try:
             current["answer_id"] = self.store.record_answer(answer, "desk")
         except Exception:  # the agent still gets the answer; only the analytics miss it

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from html import escape
 
 from assistant.core import messages as msg
-from assistant.core.answer import Answer, Preview, Sentence, Source, Suggestions
+from assistant.core.answer import Answer, Choice, Preview, Sentence, Source, Suggestions
 
 D = msg.DESK
 ANCHOR = "desk-src-{n}"
@@ -123,6 +123,12 @@ def preview_html(preview: Preview | None) -> str:
         f'<blockquote class="preview-excerpt">{highlight(source.excerpt, [preview.sentence.text])}'
         f"</blockquote><p>[{source.id}] {where}</p></div>"
     )
+
+
+def choice_label(choice: Choice) -> str:
+    """A close document as the agent picks it: title and section, else its passage's start."""
+    name = choice.title or choice.excerpt[:80]
+    return f"{name} — {choice.section}" if choice.section else name
 
 
 def suggestions_html(suggestions: Suggestions | None) -> str:

@@ -14,6 +14,7 @@ from assistant.core import messages as msg
 from assistant.core.answer import (
     Answer,
     AnswerMode,
+    Choice,
     Preview,
     Reason,
     Sentence,
@@ -72,6 +73,16 @@ class PublicSuggestions(BaseModel):
     retry: bool = Field(default=False, description="délai dépassé : la question peut être reposée")
 
 
+class PublicChoice(BaseModel):
+    """Un document proche : un clic repose la même question sur ce document seul."""
+
+    key: str = Field(description="à renvoyer dans « document » de /api/v1/ask pour le choisir")
+    title: str = Field(description="titre du document, ou début de son passage s'il n'en a pas")
+    section: str = ""
+    excerpt: str = Field(default="", description="début du passage retrouvé")
+    url: str | None = None
+
+
 class PublicAnswer(BaseModel):
     id: str = Field(description="identifiant de la réponse, à rappeler dans /api/v1/feedback")
     question: str
@@ -92,6 +103,11 @@ class PublicAnswer(BaseModel):
     orientation: str | None = Field(default=None, description="à qui s'adresser, si refus")
     suggestions: PublicSuggestions | None = Field(
         default=None, description="si refus : pages proches, contact du service, réessayer"
+    )
+    choices_label: str | None = Field(default=None, description="« Votre question porte sur : »")
+    choices: list[PublicChoice] = Field(
+        default_factory=list,
+        description="documents trop proches pour choisir seul (0, 2 ou 3) : à proposer au citoyen",
     )
     duration_ms: float = 0.0
 
@@ -158,7 +174,21 @@ def public_answer(answer: Answer, answer_id: str) -> PublicAnswer:
         sources=[public_source(s) for s in answer.cited_sources],
         orientation=answer.orientation,
         suggestions=public_suggestions(answer.suggestions),
+        choices_label=msg.CHOICES_LEAD if answer.choices else None,
+        choices=[public_choice(c) for c in answer.choices],
         duration_ms=round(answer.timings.total_ms, 1),
+    )
+
+
+def public_choice(choice: Choice) -> PublicChoice:
+    # a fiche without a title is named by the start of its passage
+    title = choice.title or choice.section or choice.excerpt[:80]
+    return PublicChoice(
+        key=choice.key,
+        title=title,
+        section=choice.section if choice.title else "",
+        excerpt=choice.excerpt,
+        url=_public_url(choice.url),
     )
 
 

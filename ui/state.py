@@ -59,13 +59,22 @@ class AppState:
             return self._assistant
 
     def ask_events(
-        self, question: str, channel: str = "api", history: Sequence[str] = ()
+        self,
+        question: str,
+        channel: str = "api",
+        history: Sequence[str] = (),
+        document: str | None = None,
     ) -> Iterator[Waiting | Event]:
         """Queue position updates, then the answer's events. Raises ``QueueFull``.
         Every finished answer goes to the append-only audit log (redacted question).
-        ``history``: the conversation's previous questions, sent by the client, kept nowhere."""
+        ``history``: the conversation's previous questions, sent by the client, kept nowhere.
+        ``document``: a doc id the question is restricted to (one of an answer's choices)."""
         thread = list(history)
-        for item in self.queue.stream(lambda: self.assistant.events(question, history=thread)):
+
+        def work() -> Iterator[Event]:
+            return self.assistant.events(question, history=thread, document=document)
+
+        for item in self.queue.stream(work):
             if isinstance(item, DoneEvent):
                 try:
                     self.audit.record(item.answer, channel=channel)

@@ -27,6 +27,7 @@ class SentenceChecks:
     ) -> None:
         self.verifier = verifier
         self.asked = (query.text, stats)
+        self.alternatives = query.synonyms
         self.judge = judge
         self.enabled = enabled
 
@@ -50,7 +51,10 @@ class SentenceChecks:
             return sentence
         vector = self.verifier.embed([text])[0] if self.verifier.embed is not None else None
         checked = self._beyond_support(
-            self.verifier.verify(sentence, by_id, vector, asked=self.asked), by_id
+            self.verifier.verify(
+                sentence, by_id, vector, asked=self.asked, alternatives=self.alternatives
+            ),
+            by_id,
         )
         if checked.passed:
             return checked
@@ -85,6 +89,7 @@ class SentenceChecks:
                     by_id,
                     vector,
                     asked=self.asked,
+                    alternatives=self.alternatives,
                 ),
                 by_id,
             )

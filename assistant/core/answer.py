@@ -173,6 +173,19 @@ class Suggestions(BaseModel):
     retry: bool = Field(default=False, description="a time-out: the same question may pass later")
 
 
+class Choice(BaseModel):
+    """A document retrieval could not tell apart from the first one (``retrieval.choices``):
+    offered to the asker, who re-asks restricted to it."""
+
+    doc_id: str
+    key: str = Field(description="opaque name of the document for public clients")
+    title: str = ""
+    section: str = ""
+    excerpt: str = Field(default="", description="the start of its best retrieved passage")
+    url: str | None = None
+    score: float = 0.0
+
+
 class Timings(BaseModel):
     retrieve_ms: float = 0.0
     generate_ms: float = 0.0
@@ -208,6 +221,13 @@ class Answer(BaseModel):
     resolved: str | None = Field(
         default=None,
         description="a follow-up as retrieval and the checks read it (words of the thread added)",
+    )
+    choices: list[Choice] = Field(
+        default_factory=list,
+        description="close documents to choose between (0 or 2-3); empty when restricted",
+    )
+    document: str | None = Field(
+        default=None, description="the document the question was restricted to (a choice)"
     )
     model: str = ""
     backend: str = ""

@@ -159,6 +159,10 @@ UNAVAILABLE = (
     "L'assistant n'est pas disponible pour le moment. Merci de réessayer plus tard ou de "
     "contacter l'accueil de la mairie."
 )
+# Close documents (assistant.retrieval.choices): the asker picks one, the same question is
+# then asked on that document alone.
+CHOICES_LEAD = "Votre question porte sur :"
+CHOICE_UNKNOWN = "Ce document n'est plus disponible : reposez votre question."
 INTERNAL_ERROR = "Une erreur est survenue pendant la préparation de la réponse. Merci de réessayer."
 INVALID_REQUEST = "Requête invalide : {details}."
 INVALID_FIELD = {
@@ -169,6 +173,7 @@ INVALID_FIELD = {
     "list_type": "le champ « {field} » doit être une liste",
     "too_long": "le champ « {field} » contient trop d'éléments",
     "literal_error": "la valeur du champ « {field} » n'est pas permise",
+    "string_pattern_mismatch": "la valeur du champ « {field} » n'est pas permise",
     "enum": "la valeur du champ « {field} » n'est pas permise",
     "extra_forbidden": "le champ « {field} » n'est pas attendu",
     "model_attributes_type": "le corps de la requête doit être un objet JSON",
@@ -231,6 +236,8 @@ WIDGET = {
     "counter": "{n} / {max} caractères",
     "too_long": QUESTION_TOO_LONG,
     "excerpt": "Voir l'extrait",
+    "choices": CHOICES_LEAD,
+    "choice_asked": "{question} (sur « {title} »)",
     "months": [
         *["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août"],
         *["septembre", "octobre", "novembre", "décembre"],
@@ -261,6 +268,7 @@ DESK = {
     "resolved": "question de suite, lue avec la conversation : « {text} »",
     "retry_hint": "Le service était très sollicité : reposez la question dans un instant.",
     "new_thread": "Nouvelle conversation (nouvel usager)",
+    "choices": CHOICES_LEAD + " (la question est reposée sur le document choisi)",
     "new_thread_done": (
         "Nouvelle conversation : les questions précédentes ne sont plus prises en compte."
     ),

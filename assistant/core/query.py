@@ -50,6 +50,13 @@ class Query:
     text: str
     stems: tuple[str, ...]
     service: str | None = None
+    # Per question stem, the stems of its equivalent expressions in the city's synonym list
+    # (assistant.retrieval.synonyms): what else counts as covering it.
+    alternatives: tuple[tuple[str, tuple[frozenset[str], ...]], ...] = ()
+
+    @property
+    def synonyms(self) -> dict[str, tuple[frozenset[str], ...]]:
+        return dict(self.alternatives)
 
     @classmethod
     def parse(cls, question: str, max_chars: int, service: str | None = None) -> Query:

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from assistant.core.answer import Check
 from assistant.core.text import content_stems, fold
 from assistant.retrieval.relevance import TermStats
+from assistant.retrieval.synonyms import Alternatives, found
 
 # Words that say what kind of fact is wanted, not what it is about ("horaires de la piscine":
 # the subject is the pool). The answer-kind check looks for the fact itself; as subject words
@@ -44,12 +45,20 @@ def subject_stems(question: str) -> set[str]:
     return (stems - asking) or stems
 
 
-def known_stems(question: str, stats: TermStats) -> set[str]:
+def known_stems(
+    question: str, stats: TermStats, alternatives: Alternatives | None = None
+) -> set[str]:
     """Subject stems some indexed document contains. A word no document has cannot be
     covered by any sentence: circumstance ("née à la clinique") or a subject the corpus lacks;
-    ``named_subject`` tells the second apart."""
+    ``named_subject`` tells the second apart. A word of the city's synonym list whose
+    expression the corpus has ("HLM": "logement social") stays a subject word."""
     stems = subject_stems(question)
-    return {s for s in stems if stats.known(s)} or stems
+    alt = alternatives or {}
+
+    def covered(s: str) -> bool:
+        return stats.known(s) or any(all(stats.known(x) for x in a) for a in alt.get(s, ()))
+
+    return {s for s in stems if covered(s)} or stems
 
 
 # "horaires de la patinoire", "numéro de téléphone du médecin": the word an asking word
@@ -107,6 +116,8 @@ class SubjectJudge:
     # question is about; a passage without the anchor speaks of something else.
     anchor: str | None = None
     anchor_held: frozenset[str] = frozenset()  # question words the anchor's passage holds
+    # the city's synonyms of the question's words (assistant.retrieval.synonyms)
+    alternatives: Alternatives = field(default_factory=dict)
 
     @classmethod
     def for_question(
@@ -116,11 +127,15 @@ class SubjectJudge:
         stats: TermStats,
         min_relative: float,
         min_unit: float,
+        alternatives: Alternatives | None = None,
     ) -> SubjectJudge:
         """``passages``: (title and section, text) of each retrieved chunk, in rank order."""
-        stems = frozenset(known_stems(question, stats))
+        alt = dict(alternatives or {})
+        stems = frozenset(known_stems(question, stats, alt))
         rows = [(h, t, set(content_stems(h)), set(content_stems(f"{h} {t}"))) for h, t in passages]
-        best = max((subject_coverage(stems, f"{h} {t}", stats) for h, t, _, _ in rows), default=0.0)
+        best = max(
+            (subject_coverage(stems, f"{h} {t}", stats, alt) for h, t, _, _ in rows), default=0.0
+        )
         # (candidate anchor words, question words of their passage)
         titled: tuple[frozenset[str] | set[str], frozenset[str] | set[str]] = (set(), set())
         for _, _, head_stems, all_stems in rows:
@@ -132,7 +147,8 @@ class SubjectJudge:
                 covering = max(rows, key=lambda r: len(stems & r[3]))[3]
                 titled = (stems & covering, stems & covering)
         anchor = max(titled[0], key=lambda x: (stats.idf(x), x)) if titled[0] else None
-        return cls(stems, stats, best, min_relative, min_unit, anchor, frozenset(titled[1]))
+        held = frozenset(titled[1])
+        return cls(stems, stats, best, min_relative, min_unit, anchor, held, alt)
 
     def relative(self, head: str, text: str) -> float:
         """Coverage of a passage (title and section, text) over the best passage's; 0 when
@@ -142,7 +158,8 @@ class SubjectJudge:
         have = set(content_stems(f"{head} {text}"))
         if self.anchor is not None and self.anchor not in have and not self.second_part(head):
             return 0.0
-        return subject_coverage(self.stems, f"{head} {text}", self.stats) / self.best_passage
+        cov = subject_coverage(self.stems, f"{head} {text}", self.stats, self.alternatives)
+        return cov / self.best_passage
 
     def second_part(self, head: str) -> bool:
         """A passage whose title or section names question words the anchor's passage lacks
@@ -158,7 +175,7 @@ class SubjectJudge:
         return self.anchor is None or self.anchor in set(content_stems(passage))
 
     def unit(self, subject_text: str) -> float:
-        return subject_coverage(self.stems, subject_text, self.stats)
+        return subject_coverage(self.stems, subject_text, self.stats, self.alternatives)
 
     def decide(self, relative: float, own: float) -> Check:
         """The ``subject`` check from a passage's relative coverage and a sentence's own."""
@@ -173,14 +190,21 @@ class SubjectJudge:
         return self.decide(self.relative(head, text), self.unit(subject_text))
 
 
-def subject_coverage(question_stems: Iterable[str], subject_text: str, stats: TermStats) -> float:
-    """IDF-weighted share of the question's content words present in ``subject_text``."""
+def subject_coverage(
+    question_stems: Iterable[str],
+    subject_text: str,
+    stats: TermStats,
+    alternatives: Alternatives | None = None,
+) -> float:
+    """IDF-weighted share of the question's content words present in ``subject_text`` (or
+    through one of their synonyms' expressions)."""
     wanted = set(question_stems)
     if not wanted:
         return 0.0
     have = set(content_stems(subject_text))
     total = sum(stats.idf(s) for s in wanted)
-    return sum(stats.idf(s) for s in wanted & have) / total if total else 0.0
+    hit = {s for s in wanted if found(s, have, alternatives or {})}
+    return sum(stats.idf(s) for s in hit) / total if total else 0.0
 
 
 def added_coverage(

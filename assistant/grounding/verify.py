@@ -46,6 +46,7 @@ from assistant.grounding.facts import Fact, extract_facts, fact_supported, sourc
 from assistant.grounding.instructions import instruction_match
 from assistant.grounding.support import SupportResult, SupportThresholds, support_decision
 from assistant.retrieval.relevance import TermStats, foreign_question_terms
+from assistant.retrieval.synonyms import Alternatives
 
 EmbedFn = Callable[[list[str]], np.ndarray]
 
@@ -240,11 +241,13 @@ class SentenceVerifier:
         vector: np.ndarray | None = None,
         *,
         asked: tuple[str, TermStats] | None = None,
+        alternatives: Alternatives | None = None,
     ) -> Sentence:
         """A copy of ``sentence`` with its checks, support score and supporting excerpt.
 
         ``asked`` (the question and the corpus term statistics) adds the ``on_topic`` check:
-        the sentence must not assert a question word that no indexed document contains.
+        the sentence must not assert a question word that no indexed document contains
+        (``alternatives``: the city's synonyms of the question's words).
         """
         ids = list(sentence.source_ids)
         unknown = [i for i in ids if i not in sources]
@@ -301,6 +304,7 @@ class SentenceVerifier:
                 # stems already split and cached for the support check (windows hold them all)
                 set().union(*(w for s in cited for w in self._prepared(s).windows)),
                 stats,
+                alternatives,
             )
             checks.append(
                 Check(
@@ -362,6 +366,7 @@ class SentenceVerifier:
         sources: Mapping[int, Source],
         *,
         asked: tuple[str, TermStats] | None = None,
+        alternatives: Alternatives | None = None,
     ) -> list[Sentence]:
         """Verify an answer's sentences with a single embedder call for all of them."""
         self.prepare(sources)
@@ -369,5 +374,6 @@ class SentenceVerifier:
         if self.embed is not None and sentences:
             vectors = list(self.prefetch([(s.text, self._cited(s, sources)) for s in sentences]))
         return [
-            self.verify(s, sources, v, asked=asked) for s, v in zip(sentences, vectors, strict=True)
+            self.verify(s, sources, v, asked=asked, alternatives=alternatives)
+            for s, v in zip(sentences, vectors, strict=True)
         ]

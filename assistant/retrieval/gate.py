@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from assistant.core.answer import Chunk
 from assistant.core.text import content_stems
 from assistant.retrieval.relevance import TermStats, weighted_coverage
+from assistant.retrieval.synonyms import Alternatives
 
 # A dense score this much above the threshold passes on its own.
 DENSE_ALONE_MARGIN = 0.03
@@ -32,9 +33,13 @@ def coverage(question: str, chunks: list[Chunk]) -> float:
     return best
 
 
-def topic_coverage(question: str, chunks: list[Chunk], stats: TermStats) -> float:
-    """IDF-weighted share of the question found in the retrieved passages (titles included)."""
-    return weighted_coverage(question, (f"{c.title} {c.section} {c.text}" for c in chunks), stats)
+def topic_coverage(
+    question: str, chunks: list[Chunk], stats: TermStats, alternatives: Alternatives | None = None
+) -> float:
+    """IDF-weighted share of the question found in the retrieved passages (titles included);
+    ``alternatives``: the city's synonyms of the question's words (``retrieval.synonyms``)."""
+    texts = (f"{c.title} {c.section} {c.text}" for c in chunks)
+    return weighted_coverage(question, texts, stats, alternatives)
 
 
 def passes(dense: float, cov: float, min_dense: float, min_coverage: float) -> bool:
@@ -59,7 +64,12 @@ class Retrieval:
 
 
 def gate(
-    question: str, chunks: list[Chunk], stats: TermStats, min_dense: float, min_coverage: float
+    question: str,
+    chunks: list[Chunk],
+    stats: TermStats,
+    min_dense: float,
+    min_coverage: float,
+    alternatives: Alternatives | None = None,
 ) -> Retrieval:
-    dense, cov = best_dense(chunks), topic_coverage(question, chunks, stats)
+    dense, cov = best_dense(chunks), topic_coverage(question, chunks, stats, alternatives)
     return Retrieval(chunks, stats, dense, cov, passes(dense, cov, min_dense, min_coverage))

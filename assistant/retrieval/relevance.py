@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from assistant.core.text import content_stems
 from assistant.index.sparse import term_id
 from assistant.index.store import SPARSE
+from assistant.retrieval.synonyms import Alternatives, found
 
 
 @dataclass(frozen=True)
@@ -69,20 +70,31 @@ class TermStatsCache:
             return self._stats
 
 
-def weighted_coverage(question: str, texts: Iterable[str], stats: TermStats) -> float:
-    """IDF-weighted share of the question's content words found in ``texts`` taken together."""
+def weighted_coverage(
+    question: str,
+    texts: Iterable[str],
+    stats: TermStats,
+    alternatives: Alternatives | None = None,
+) -> float:
+    """IDF-weighted share of the question's content words found in ``texts`` taken together
+    (a word also counts as found through one of its synonyms' expressions, all words found)."""
     wanted = set(content_stems(question))
     if not wanted:
         return 0.0
-    found: set[str] = set()
+    have: set[str] = set()
     for text in texts:
-        found |= set(content_stems(text))
+        have |= set(content_stems(text))
     total = sum(stats.idf(s) for s in wanted)
-    return sum(stats.idf(s) for s in wanted & found) / total if total else 0.0
+    hit = {s for s in wanted if found(s, have, alternatives or {})}
+    return sum(stats.idf(s) for s in hit) / total if total else 0.0
 
 
 def foreign_question_terms(
-    sentence: str, question: str, cited: set[str], stats: TermStats
+    sentence: str,
+    question: str,
+    cited: set[str],
+    stats: TermStats,
+    alternatives: Alternatives | None = None,
 ) -> list[str]:
     """Question words that the sentence asserts although no indexed document contains them.
 
@@ -91,10 +103,16 @@ def foreign_question_terms(
     words unknown to the whole corpus count, so paraphrases of indexed topics stay allowed.
     Numbers are left to the facts check: "un quotient familial de 700" is the asker's own
     figure, matched against the source's brackets, not a subject. ``cited``: the stems of the
-    cited sources (titles included), as the verifier already holds them.
+    cited sources (titles included), as the verifier already holds them. A word of the city's
+    synonym list whose expression the sources hold ("HLM": "logement social") is on topic.
     """
     asked = set(content_stems(question))
     said = set(content_stems(sentence)) & asked
     if not said:
         return []
-    return sorted(s for s in said - cited if not stats.known(s) and not any(c.isdigit() for c in s))
+    alt = alternatives or {}
+    return sorted(
+        s
+        for s in said - cited
+        if not stats.known(s) and not any(c.isdigit() for c in s) and not found(s, cited, alt)
+    )

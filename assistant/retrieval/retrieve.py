@@ -25,6 +25,7 @@ from assistant.core.settings import Settings
 from assistant.index.embedding import Embedder, load_embedder
 from assistant.index.store import vector_store
 from assistant.retrieval.relevance import TermStats, TermStatsCache
+from assistant.retrieval.synonyms import SynonymsFile
 
 Mode = Literal["hybrid", "dense", "sparse"]
 Fusion = Literal["relative", "rrf"]
@@ -109,8 +110,15 @@ class Retriever(Protocol):
     collection: str
 
     def search(
-        self, query: str, k: int | None = None, *, service: str | None = None
-    ) -> list[Chunk]: ...
+        self,
+        query: str,
+        k: int | None = None,
+        *,
+        service: str | None = None,
+        document: str | None = None,
+    ) -> list[Chunk]:
+        """``document``: a doc id; only its passages are searched (a choice, ``choices``)."""
+        ...
 
     def corpus_version(self) -> tuple: ...
 
@@ -133,6 +141,9 @@ class HybridRetriever:
         )
         self.fusion = fusion
         self._term_stats = TermStatsCache()
+        self.synonyms = SynonymsFile.for_settings(
+            settings.retrieval.synonyms_path, settings.paths.data_dir
+        )
 
     def term_stats(self) -> TermStats:
         """Document frequencies of the BM25 terms, re-read once per corpus version."""
@@ -153,13 +164,14 @@ class HybridRetriever:
         *,
         mode: Mode = "hybrid",
         service: str | None = None,
+        document: str | None = None,
         dense_weight: float | None = None,
     ) -> list[Chunk]:
         k = k or self.settings.retrieval.top_k
         weight = self.settings.retrieval.dense_weight if dense_weight is None else dense_weight
-        filters = None
-        if service:
-            filters = MetadataFilters(filters=[MetadataFilter(key="service", value=service)])
+        wanted = [("service", service), ("doc_id", document)]
+        conditions = [MetadataFilter(key=key, value=value) for key, value in wanted if value]
+        filters = MetadataFilters(filters=list(conditions)) if conditions else None
         vs_mode = {
             "hybrid": VectorStoreQueryMode.HYBRID,
             "dense": VectorStoreQueryMode.DEFAULT,
@@ -169,7 +181,8 @@ class HybridRetriever:
         candidates = max(self.settings.retrieval.candidates, k)
         request = VectorStoreQuery(
             query_embedding=embedding,
-            query_str=query,
+            # BM25 reads the city's synonyms too ("HLM" -> "logement social"); e5 the question
+            query_str=self.synonyms.get().expand(query),
             similarity_top_k=candidates if mode == "hybrid" else k,
             sparse_top_k=candidates if mode == "hybrid" else k,
             hybrid_top_k=k,

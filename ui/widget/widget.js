@@ -175,6 +175,10 @@
     ".pages-title { font-size: .85rem; font-weight: 700; margin: 8px 0 0; }",
     ".pages { font-size: .85rem; margin: 4px 0 0; padding-left: 20px; }",
     ".contact { font-size: .9rem; margin: 6px 0 0; }",
+    ".choices { margin-top: 8px; display: flex; flex-wrap: wrap; gap: 6px; align-items: center; }",
+    ".choices-title { font-size: .9rem; font-weight: 700; margin: 0; flex-basis: 100%; }",
+    ".choice { border: 1px solid #17406d; background: #fff; color: #17406d; border-radius: 6px;",
+    "  padding: 6px 10px; min-height: 36px; cursor: pointer; text-align: left; }",
     ".retry { border: 1px solid #17406d; background: #17406d; color: #fff; border-radius: 6px;",
     "  padding: 6px 12px; min-height: 36px; cursor: pointer; margin-top: 6px; display: block; }",
     "@media (max-width: 480px) {",
@@ -339,6 +343,8 @@
         self.thread.push(entry);
         self.log.appendChild(self.message("user", t("you"), [h("p", { class: "bodytext", text: entry.question })]));
         var turn = self.newTurn(entry.question);
+        turn.entry = entry;  // a restored answer keeps its rating buttons, unless rated
+        turn.history = entry.history;
         self.sources = {};
         (entry.answer.sources || []).forEach(function (s) { self.sources[s.id] = s; });
         (entry.answer.sentences || []).forEach(function (s) { self.sentence(turn, s); });
@@ -407,9 +413,12 @@
       this.log.scrollTop = Math.max(0, question.offsetTop - this.log.offsetTop - 8);
     }
 
-    async ask(question, history) {
+    // ``choice``: one of a previous answer's choices ({key, title}): the same question, asked
+    // on that document alone.
+    async ask(question, history, choice) {
       var turn = this.newTurn(question);
       turn.history = history;
+      turn.choice = choice || null;
       turn.writing = h("p", { class: "writing", text: t("writing") });
       turn.node.appendChild(turn.writing);
       this.sources = {};
@@ -421,7 +430,9 @@
         var response = await fetch(this.api + "/api/v1/ask/stream", {
           method: "POST",
           headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
-          body: JSON.stringify({ question: question, history: history }),
+          body: JSON.stringify(choice
+            ? { question: question, history: history, document: choice.key }
+            : { question: question, history: history }),
           signal: this.controller ? this.controller.signal : undefined,
         });
         if (!response.ok) {
@@ -560,7 +571,8 @@
       turn.done = true;
       if (!restored) {
         this.status.textContent = t("done");
-        this.thread.push({ question: turn.question, answer: answer });
+        turn.entry = { question: turn.question, answer: answer, history: turn.history || [] };
+        this.thread.push(turn.entry);
         this.save();
       }
       (answer.sources || []).forEach(function (s) { self.sources[s.id] = s; });
@@ -576,7 +588,33 @@
         answer.sources.forEach(function (s) { list.appendChild(self.pageItem(s, String(s.id))); });
         turn.node.appendChild(list);
       }
-      if (answer.id && !restored) turn.node.appendChild(this.feedback(answer.id));
+      this.choices(turn, answer);
+      if (answer.id && !(turn.entry && turn.entry.rated)) {
+        turn.node.appendChild(this.feedback(answer.id, turn.entry));
+      }
+    }
+
+    // Close documents: "Votre question porte sur : A / B ?"; a click asks the same question
+    // again on the chosen document alone (the thread it was asked in goes with it).
+    choices(turn, answer) {
+      var self = this;
+      var offered = (answer.choices || []).filter(function (c) { return c && typeof c.key === "string"; });
+      if (!offered.length || !turn.question) return;
+      var box = h("div", { class: "choices", role: "group", "aria-label": answer.choices_label || t("choices") },
+        [h("p", { class: "choices-title", text: answer.choices_label || t("choices") })]);
+      offered.forEach(function (c) {
+        var label = c.section ? c.title + " — " + c.section : c.title;
+        var button = h("button", { type: "button", class: "choice", text: label });
+        if (c.excerpt) button.setAttribute("title", c.excerpt);
+        button.addEventListener("click", function () {
+          if (self.busy) return;
+          var asked = t("choice_asked", { question: turn.question, title: c.title });
+          self.log.appendChild(self.message("user", t("you"), [h("p", { class: "bodytext", text: asked })]));
+          self.ask(turn.question, turn.history || [], { key: c.key, title: c.title });
+        });
+        box.appendChild(button);
+      });
+      turn.node.appendChild(box);
     }
 
     // A refusal's closest pages (labelled as such), the service's contact, a retry.
@@ -609,19 +647,19 @@
       return button;
     }
 
-    feedback(answerId) {
+    feedback(answerId, entry) {
       var self = this;
       var box = h("div", { class: "feedback", role: "group", "aria-label": t("feedback_question") },
         [h("span", { text: t("feedback_question") })]);
       [["up", t("feedback_up")], ["down", t("feedback_down")]].forEach(function (pair) {
         var button = h("button", { type: "button", text: pair[1] });
-        button.addEventListener("click", function () { self.rate(box, answerId, pair[0]); });
+        button.addEventListener("click", function () { self.rate(box, answerId, pair[0], entry); });
         box.appendChild(button);
       });
       return box;
     }
 
-    async rate(box, answerId, rating) {
+    async rate(box, answerId, rating, entry) {
       var text = t("network_error");
       try {
         var response = await fetch(this.api + "/api/v1/feedback", {
@@ -631,6 +669,7 @@
         });
         var body = await response.json();
         if (typeof body.detail === "string") text = body.detail;
+        if (response.ok && entry) { entry.rated = true; this.save(); }  // not offered again
       } catch (e) { /* keep the network message */ }
       var note = h("span", { role: "status", text: text });
       box.replaceChildren(note);
