@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 import assistant.generation.local
+import assistant.index.edge_store
 import assistant.index.embedding
 import assistant.index.store
 
@@ -44,4 +45,5 @@ def no_model_no_index():
             assistant.generation.local.LlamaCppGenerator, "__init__", _refuse("language model")
         )
         mp.setattr(assistant.index.store, "get_client", _refuse("Qdrant index"))
+        mp.setattr(assistant.index.edge_store.EdgeBackend, "__init__", _refuse("Qdrant index"))
         yield
