@@ -59,7 +59,8 @@ def bench_retrieval(
     out: Out = None,
     workdir: Workdir = None,
 ) -> None:
-    """Retrieval p50/p95 at the demo, fiche and 100k sizes; the engines at 100k."""
+    """Retrieval p50/p95 at the demo size, then at the fiche and 100k sizes for both embedded
+    engines (local mode, edge)."""
     _suite({"retrieval"}, merge=True, out=out, workdir=workdir, skip_100k=skip_100k)
 
 

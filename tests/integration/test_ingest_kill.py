@@ -1,4 +1,5 @@
-"""An ingest killed with SIGKILL at random points resumes to exactly the expected chunks."""
+"""An ingest killed with SIGKILL at random points resumes to exactly the expected chunks, with
+either embedded engine (qdrant-client local mode, Qdrant's edge engine)."""
 
 from __future__ import annotations
 
@@ -24,12 +25,14 @@ def stored_ids(settings) -> list[str]:
     return ids
 
 
-def test_sigkill_at_random_points_then_resume(tmp_path):
+@pytest.mark.parametrize("engine", ["local", "edge"])
+def test_sigkill_at_random_points_then_resume(tmp_path, engine):
     data = tmp_path / "data"
-    settings = make_settings(data)
+    settings = make_settings(data, qdrant_engine=engine)
     env = {
         **os.environ,
         "GUICHET_DATA_DIR": str(data),
+        "GUICHET_QDRANT_ENGINE": engine,
         "GUICHET_MODELS_PATH": str(settings.models_dir),
         "GUICHET_INGEST_BATCH_DOCS": "4",
     }
