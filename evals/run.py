@@ -71,9 +71,14 @@ def load_config(path: Path | None) -> RunConfig:
     return config
 
 
+# An eval measures what the answer stages decide, not how a busy machine degrades them: with
+# a budget, a run beside other work would score the model-free preview (Reason.busy_short)
+# instead of the model's answers. A config may still set it to study the degraded path.
+EVAL_DEFAULTS: dict[str, Any] = {"answer_budget_s": 0.0}
+
+
 def make_settings(base: Settings, overrides: dict[str, Any]) -> Settings:
-    if not overrides:
-        return base
+    overrides = {**EVAL_DEFAULTS, **overrides}
     unknown = set(overrides) - set(SECTION_OF)  # configs use the flat (env) names
     if unknown:
         raise ValueError(f"unknown settings in config: {sorted(unknown)}")

@@ -11,7 +11,7 @@ from evals import datasets
 from evals.datasets import EvalItem, check_page_facts, load_dataset
 from evals.report import compare, write_reports
 from evals.results import rescore
-from evals.run import config_hash
+from evals.run import config_hash, make_settings
 
 
 def test_demo_set_has_what_the_issue_asks():
@@ -135,3 +135,12 @@ def test_report_and_compare(tmp_path):
     text = compare(*folders)
     assert "invented-source rate" in text and "-50.0 pt" in text
     assert "Appelez" in (Path(folders[0]) / "report.md").read_text()
+
+
+def test_evals_score_the_model_not_the_busy_machines_shortcut():
+    # A run beside other work would otherwise measure the model-free preview (busy_short).
+    base = Settings(answer_budget_s=40.0)
+    assert make_settings(base, {}).generation.answer_budget_s == 0.0
+    assert make_settings(base, {"answer_mode": "quote"}).generation.answer_budget_s == 0.0
+    studied = make_settings(base, {"answer_budget_s": 20.0})  # a config may study it
+    assert studied.generation.answer_budget_s == 20.0
