@@ -12,40 +12,68 @@ What we add around llama-index, and why:
   ingest resumes where it stopped and loses at most one small batch. Chunk ids are
   deterministic (uuid5 of document id and position), so chunks written before a kill are
   overwritten, not duplicated;
-- ``prune``: documents of the collection that were not seen under the given paths are removed.
+- ``prune``: documents once read from under the given folders and gone from them are removed
+  (the folder each file was read from is recorded, ``ingest/records.py``); documents read
+  from anywhere else (another folder, a website's mirror, the desk's library) are kept.
 """
 
 from __future__ import annotations
 
 import errno
 import hashlib
-import json
-import os
-import re
 import sqlite3
 import time
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from llama_index.core.schema import Document
-from llama_index.core.storage.docstore import SimpleDocumentStore
 from tqdm import tqdm
 
 from assistant.core import messages as msg
 from assistant.core.settings import Settings
-from assistant.index.embedding import LlamaIndexEmbedding, load_embedder
+from assistant.index.embedding import Embedder, LlamaIndexEmbedding, load_embedder
 from assistant.index.store import vector_store
-from ingest.batches import ChunkWriter, forget_partial
+from ingest.batches import ChunkWriter
 from ingest.chunking import SectionChunker
-from ingest.discovery import Found, discover, walk
-from ingest.loaders import LoadError, LoadOptions, LoadStream, open_file
+from ingest.discovery import Found, discover, unsupported_reason, walk
+from ingest.loaders import LoadError, LoadOptions, LoadStream, open_file, supported
+from ingest.records import (
+    FILE_KEY,
+    FileOutcome,
+    IngestReport,
+    docs_of_file,
+    document_of,
+    file_ids,
+    forget,
+    indexed_files,
+    known_hashes,
+    load_docstore,
+    read_report,
+    record_root,
+    recorded_root,
+    report_path,
+    save_docstore,
+    save_report,
+    stored_path,
+)
+from ingest.website import SiteReport, mirror_site
 
-__all__ = ["FILE_KEY", "IngestError", "IngestReport", "Ingestor", "discover", "ingest"]
-
-FILE_KEY = "file::"
+__all__ = [
+    "FILE_KEY",
+    "FileOutcome",
+    "IngestError",
+    "IngestReport",
+    "Ingestor",
+    "discover",
+    "indexed_files",
+    "ingest",
+    "known_hashes",
+    "load_docstore",
+    "read_report",
+    "report_path",
+    "save_docstore",
+    "save_report",
+]
 
 
 class IngestError(RuntimeError):
@@ -57,71 +85,6 @@ def _disk_full(exc: BaseException) -> bool:
     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
         return True
     return isinstance(exc, sqlite3.OperationalError) and "full" in str(exc)
-
-
-Status = Literal["ok", "unchanged", "failed", "skipped", "pruned"]
-
-
-@dataclass
-class FileOutcome:
-    doc_id: str
-    status: Status
-    reason: str = ""
-    chunks: int = 0
-    warnings: list[str] = field(default_factory=list)
-    # (page, reason) of the pages not indexed, e.g. OCR too uncertain
-    failed_pages: list[tuple[int, str]] = field(default_factory=list)
-
-
-@dataclass
-class IngestReport:
-    collection: str
-    files: list[FileOutcome] = field(default_factory=list)
-    seconds: float = 0.0
-    chunks_written: int = 0
-
-    def count(self, status: Status) -> int:
-        return sum(1 for f in self.files if f.status == status)
-
-    @property
-    def failed(self) -> list[FileOutcome]:
-        return [f for f in self.files if f.status == "failed"]
-
-    @property
-    def skipped(self) -> list[FileOutcome]:
-        return [f for f in self.files if f.status == "skipped"]
-
-    def summary(self) -> str:
-        pages = sum(len(f.failed_pages) for f in self.files)
-        return (
-            f"{self.count('ok')} ingérés, {self.count('unchanged')} inchangés, "
-            f"{self.count('failed')} en échec, {self.count('skipped')} ignorés, "
-            f"{self.count('pruned')} retirés · {pages} pages non indexées · "
-            f"{self.chunks_written} passages écrits · {self.seconds:.1f} s"
-        )
-
-
-def report_path(settings: Settings, collection: str | None = None) -> Path:
-    return settings.paths.data_dir / f"last_ingest_{collection or settings.index.collection}.json"
-
-
-def save_report(report: IngestReport, settings: Settings) -> Path:
-    """Write the ingest report as JSON (finish time, counts, every file's outcome), read by
-    the desk's Corpus tab."""
-    path = report_path(settings, report.collection)
-    payload = {
-        "collection": report.collection,
-        "finished_at": datetime.now().astimezone().isoformat(timespec="seconds"),
-        "seconds": round(report.seconds, 2),
-        "chunks_written": report.chunks_written,
-        "summary": report.summary(),
-        "files": [asdict(f) for f in report.files],
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
 
 
 def file_id(file: Path, root: Path) -> str:
@@ -149,41 +112,6 @@ def page_count(file: Path) -> int:
         return 1
 
 
-def load_docstore(path: Path) -> SimpleDocumentStore:
-    if path.is_file():
-        return SimpleDocumentStore.from_persist_path(str(path))
-    return SimpleDocumentStore()
-
-
-def save_docstore(docstore: SimpleDocumentStore, path: Path) -> None:
-    """Write to a temporary file then rename: a kill never leaves half a JSON behind."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.json")
-    docstore.persist(str(tmp))
-    with tmp.open("rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def known_hashes(docstore: SimpleDocumentStore) -> dict[str, str]:
-    """doc id → hash for everything the docstore has recorded (files and documents)."""
-    meta = docstore._kvstore.get_all(collection=docstore._metadata_collection)
-    return {key: value.get("doc_hash", "") for key, value in meta.items()}
-
-
-def _docs_of_file(hashes: dict[str, str], fid: str) -> list[str]:
-    return [k for k in hashes if k == fid or k.startswith(fid + "#p")]
-
-
-def _forget(docstore: SimpleDocumentStore, store: Any, doc_ids: Iterable[str]) -> None:
-    for doc_id in doc_ids:
-        store.delete(doc_id)
-        docstore.delete_ref_doc(doc_id, raise_error=False)
-        docstore.delete_document(doc_id, raise_error=False)
-        docstore._kvstore.delete(doc_id, collection=docstore._metadata_collection)
-        forget_partial(docstore, doc_id)
-
-
 def load_options(settings: Settings) -> LoadOptions:
     return LoadOptions(
         ocr=settings.ingest.ocr,
@@ -200,10 +128,20 @@ def _content_hash(doc: Document) -> None:
 
 
 class Ingestor:
-    def __init__(self, settings: Settings, collection: str | None = None) -> None:
+    """The one way into a collection: what ``guichet ingest``, the server's jobs and the evals
+    call. Public: :meth:`run` (files and folders), :meth:`ingest_folder`, :meth:`ingest_files`,
+    :meth:`ingest_site`, :meth:`add_documents`, :meth:`delete_document`, :meth:`files`; the
+    report of the last run is :func:`read_report`.
+
+    ``embedder``: the embedder to use (the server's shared one, stepping aside for answers),
+    by default the one the settings name."""
+
+    def __init__(
+        self, settings: Settings, collection: str | None = None, *, embedder: Embedder | None = None
+    ) -> None:
         self.settings = settings
         self.collection = collection or settings.index.collection
-        self.embedder = load_embedder(settings.index.embedder)
+        self.embedder = embedder or load_embedder(settings.index.embedder)
         self.store = vector_store(settings, self.collection, self.embedder.dim)
         self.docstore_path = settings.docstore_file(self.collection)
         self.docstore = load_docstore(self.docstore_path)
@@ -227,7 +165,7 @@ class Ingestor:
             embed=self.embed_model,
             store=self.store,
             docstore=self.docstore,
-            save=lambda: save_docstore(self.docstore, self.docstore_path),
+            save=self._save,
             max_chunks=self.settings.ingest.ingest_batch_chunks,
             max_bytes=self.settings.ingest.ingest_batch_kb * 1024,
             max_documents=self.settings.ingest.ingest_batch_docs,
@@ -235,20 +173,85 @@ class Ingestor:
         )
         return writer
 
+    def _save(self) -> None:
+        save_docstore(self.docstore, self.docstore_path)
+
+    # --- public -------------------------------------------------------------------------------
     def run(self, paths: list[Path], *, prune: bool = False, progress: bool = True) -> IngestReport:
+        """Ingest files and folders. ``prune``: documents once read from under one of the
+        folders given, and no longer there, are removed; nothing read from elsewhere is."""
+        paths = [Path(p) for p in paths]
+        scope = [p.resolve() for p in paths if p.is_dir()]
+        return self._guarded(
+            lambda: self._run(list(walk(paths)), scope if prune else None, progress)
+        )
+
+    def ingest_folder(
+        self, folder: Path, *, prune: bool = False, progress: bool = False
+    ) -> IngestReport:
+        return self.run([folder], prune=prune, progress=progress)
+
+    def ingest_files(
+        self, files: list[Path], root: Path, *, progress: bool = False
+    ) -> IngestReport:
+        """Ingest these files of ``root`` only (an upload into the library), with the ids they
+        get when ``root`` is ingested as a folder."""
+        root = Path(root).resolve()
+        found = []
+        for file in files:
+            file = Path(file).resolve()
+            if not file.is_relative_to(root) or not file.is_file():
+                raise FileNotFoundError(f"fichier introuvable dans {root} : {file.name}")
+            found.append(Found(file, root, None if supported(file) else unsupported_reason(file)))
+        return self._guarded(lambda: self._run(found, None, progress))
+
+    def ingest_site(
+        self,
+        addresses: list[str],
+        *,
+        prune: bool = False,
+        progress: bool = True,
+        delay_s: float = 1.0,
+    ) -> tuple[IngestReport, SiteReport]:
+        """Mirror a website (sitemaps or page addresses, ``ingest.website``) into the data
+        folder, then ingest the mirror; ``prune`` removes only the mirror's vanished pages."""
+        folder, site = mirror_site(addresses, self.settings.paths.data_dir, delay_s=delay_s)
+        folder.mkdir(parents=True, exist_ok=True)
+        return self.run([folder], prune=prune, progress=progress), site
+
+    def delete_document(self, doc_id: str) -> int:
+        """Remove one file (``doc_id`` of the file or of one of its pages) from the index and
+        the docstore; the number of documents removed (0: not indexed)."""
+        fid = document_of(doc_id)
+        hashes = known_hashes(self.docstore)
+        doomed = [d for d in [*docs_of_file(hashes, fid), FILE_KEY + fid] if d in hashes]
+        if not doomed:  # not in the docstore (a chunk left by an older layout): by payload
+            if stored_path(self.store, self.collection, [fid]) is None:
+                return 0
+            doomed = [fid]
+        forget(self.docstore, self.store, doomed)
+        self._save()  # a new corpus version: the answer cache keys on it
+        return len([d for d in doomed if not d.startswith(FILE_KEY)]) or 1
+
+    def files(self) -> list[str]:
+        """The files of the collection (ids), from the docstore."""
+        return file_ids(self.docstore)
+
+    # --- the run ------------------------------------------------------------------------------
+    def _guarded(self, work: Any) -> IngestReport:
         try:
-            return self._run(paths, prune=prune, progress=progress)
+            report: IngestReport = work()
         except Exception as exc:
             if _disk_full(exc):
                 raise IngestError(
                     msg.INGEST_DISK_FULL.format(path=self.settings.paths.data_dir)
                 ) from exc
             raise
+        return report
 
-    def _run(self, paths: list[Path], *, prune: bool, progress: bool) -> IngestReport:
+    def _run(self, found: list[Found], scope: list[Path] | None, progress: bool) -> IngestReport:
         start = time.perf_counter()
         report = IngestReport(self.collection)
-        found = list(walk(paths))
         pages = {f.path: page_count(f.path) for f in found if f.skipped is None}
         bar = tqdm(total=sum(pages.values()), unit="page", desc="ingest", disable=not progress)
         writer = self._writer(bar)
@@ -256,8 +259,9 @@ class Ingestor:
         self._before = {}
         for doc_id in known_hashes(self.docstore):
             if not doc_id.startswith(FILE_KEY):
-                self._before.setdefault(re.sub(r"#p\d+$", "", doc_id), []).append(doc_id)
+                self._before.setdefault(document_of(doc_id), []).append(doc_id)
         seen: set[str] = set()
+        roots_changed = False
         for item in found:
             if item.skipped is not None:
                 report.files.append(FileOutcome(item.doc_id, "skipped", item.skipped))
@@ -265,11 +269,15 @@ class Ingestor:
             fid = file_id(item.path, item.root)
             seen.add(fid)
             self._ingest_file(item, fid, report, writer, bar, pages[item.path])
+            if report.files[-1].status in ("ok", "unchanged"):
+                roots_changed |= record_root(self.docstore, fid, item.root)
         writer.flush()
         bar.close()
         report.chunks_written = writer.stored
-        if prune:
-            self._prune(seen, report)
+        if scope is not None:
+            self._prune(scope, seen, report)
+        elif roots_changed:
+            self._save()
         report.seconds = time.perf_counter() - start
         save_report(report, self.settings)
         return report
@@ -313,26 +321,19 @@ class Ingestor:
             outcome.status, outcome.reason = "failed", str(exc)
             if ids:  # documents of a file that failed half-way must not stay indexed
                 writer.flush()
-                _forget(self.docstore, self.store, ids)
+                forget(self.docstore, self.store, ids)
             bar.update(max(0, pages - done))
             return
         bar.update(max(0, pages - done))
         stale = [d for d in self._before.get(fid, []) if d not in ids]
         if stale:
-            _forget(self.docstore, self.store, stale)
+            forget(self.docstore, self.store, stale)
         writer.file_done(FILE_KEY + fid, digest)
 
     def add_documents(self, documents: list[Document], *, progress: bool = True) -> IngestReport:
         """Ingest documents that do not come from files (e.g. an eval corpus in one JSON),
         with the same incremental and resumable behaviour as files."""
-        try:
-            return self._add_documents(documents, progress=progress)
-        except Exception as exc:
-            if _disk_full(exc):
-                raise IngestError(
-                    msg.INGEST_DISK_FULL.format(path=self.settings.paths.data_dir)
-                ) from exc
-            raise
+        return self._guarded(lambda: self._add_documents(documents, progress=progress))
 
     def _add_documents(self, documents: list[Document], *, progress: bool) -> IngestReport:
         start = time.perf_counter()
@@ -352,14 +353,22 @@ class Ingestor:
         report.seconds = time.perf_counter() - start
         return report
 
-    def _prune(self, seen: set[str], report: IngestReport) -> None:
+    def _prune(self, scope: list[Path], seen: set[str], report: IngestReport) -> None:
+        """Remove the files read from under ``scope`` that this run did not meet. A file whose
+        folder is unknown (indexed before folders were recorded) is located by its chunks'
+        path; one that cannot be located is kept: a prune never guesses."""
         hashes = known_hashes(self.docstore)
-        gone = [k[len(FILE_KEY) :] for k in hashes if k.startswith(FILE_KEY)]
-        gone = [fid for fid in gone if fid not in seen]
-        for fid in gone:
-            _forget(self.docstore, self.store, [*_docs_of_file(hashes, fid), FILE_KEY + fid])
+        for fid in [k[len(FILE_KEY) :] for k in hashes if k.startswith(FILE_KEY)]:
+            if fid in seen:
+                continue
+            docs = docs_of_file(hashes, fid)
+            root = recorded_root(self.docstore, fid)
+            where = root / fid if root else stored_path(self.store, self.collection, docs)
+            if where is None or not any(where.is_relative_to(s) for s in scope):
+                continue
+            forget(self.docstore, self.store, [*docs, FILE_KEY + fid])
             report.files.append(FileOutcome(fid, "pruned"))
-        save_docstore(self.docstore, self.docstore_path)
+        self._save()
 
 
 def ingest(

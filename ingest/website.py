@@ -31,7 +31,10 @@ from xml.etree import ElementTree
 import httpx
 
 USER_AGENT = "guichet (assistant d'accueil de la mairie; +https://github.com/guichet)"
-DOCUMENT_SUFFIXES = (".pdf", ".docx", ".odt", ".ods", ".doc", ".rtf")
+DOCUMENT_SUFFIXES = (
+    *(".pdf", ".docx", ".odt", ".ods", ".doc", ".rtf"),
+    *(".xlsx", ".xls", ".odp", ".pptx", ".ppt"),
+)
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 MAX_BYTES = 50 * 1024 * 1024
 

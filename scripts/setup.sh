@@ -32,12 +32,18 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$want" ]; then
 fi
 
 # OCR (Tesseract, French) and office formats (LibreOffice headless) come from Debian: installed
-# when this runs as root, otherwise named. Without them, scanned pages and .odt/.ods/.doc/.rtf
-# files are reported in the ingest report with the package to install; the rest works.
+# when this runs as root, otherwise named. Without them, scanned pages and office
+# files (spreadsheets, presentations) are reported in the ingest report with the package to
+# install; the rest works.
 missing=()
 command -v tesseract >/dev/null 2>&1 || missing+=(tesseract-ocr)
 tesseract --list-langs 2>/dev/null | grep -x fra >/dev/null || missing+=(tesseract-ocr-fra)
 command -v soffice >/dev/null 2>&1 || missing+=(libreoffice-writer-nogui libreoffice-calc-nogui)
+# Presentations (.odp, .pptx, .ppt) need LibreOffice's Impress module, a package of its own.
+if command -v dpkg >/dev/null 2>&1 && ! dpkg -s libreoffice-impress-nogui >/dev/null 2>&1 \
+  && ! dpkg -s libreoffice-impress >/dev/null 2>&1; then
+  missing+=(libreoffice-impress-nogui)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "==> installing ${missing[*]} (OCR and office formats)"

@@ -57,7 +57,8 @@ def ingest(
     prune: Annotated[bool, typer.Option(help="retirer les documents disparus")] = False,
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Ingest documents (md, txt, html, pdf, docx, odt, ods, doc, rtf, scans) into Qdrant."""
+    """Ingest documents (md, txt, html, pdf, scans, docx, odt, doc, rtf, ods, xlsx, xls, odp, pptx,
+    ppt) or a website (sitemap or page addresses) into Qdrant."""
     from assistant.index.store import StoreError
     from ingest.pipeline import IngestError
     from ingest.pipeline import ingest as run_ingest

@@ -50,20 +50,26 @@ class DocumentService:
 
     # --- ingest ------------------------------------------------------------------------------
     def _ingest_work(
-        self, paths: list[Path], *, prune: bool = False, collection: str | None = None
+        self,
+        paths: list[Path],
+        *,
+        prune: bool = False,
+        collection: str | None = None,
+        files_of: Path | None = None,
     ) -> Work:
+        """``paths`` ingested as files and folders, or (``files_of``) as files of that folder."""
+
         def work(job: Job, embedder: PoliteEmbedder | None) -> str:
-            from assistant.index.embedding import LlamaIndexEmbedding
             from ingest.pipeline import Ingestor
 
             if any(p.resolve() == library.library_dir(self.settings).resolve() for p in paths):
                 validated.write_ignore(self.settings)  # expired answers are never re-read
-            ingestor = Ingestor(self.settings, collection)
-            if embedder is not None:  # the shared embedder, stepping aside for answers
-                ingestor.embed_model = LlamaIndexEmbedding(
-                    embedder, embed_batch_size=self.settings.index.embed_batch_size
-                )
-            report = ingestor.run(paths, prune=prune, progress=False)
+            # the shared embedder, stepping aside for answers
+            ingestor = Ingestor(self.settings, collection, embedder=embedder)
+            if files_of is not None:
+                report = ingestor.ingest_files(paths, files_of)
+            else:
+                report = ingestor.run(paths, prune=prune, progress=False)
             job.failures = [(f.doc_id, f.reason) for f in report.failed]
             job.failures += [
                 (f"{f.doc_id} p. {page}", why)
@@ -105,18 +111,20 @@ class DocumentService:
 
     def upload(self, files: list[tuple[Path, str]], actor: str) -> tuple[Job | None, list[Refusal]]:
         """Check and store each uploaded file (temporary path, name given by the browser),
-        then queue one ingest of the library; refused files are listed with their reason."""
-        stored: list[str] = []
+        then queue one ingest of those files; refused files are listed with their reason."""
+        stored: list[Path] = []
         refused: list[Refusal] = []
         for path, name in files:
             try:
-                stored.append(library.store_upload(self.settings, Path(path), name).name)
+                stored.append(library.store_upload(self.settings, Path(path), name))
             except library.UploadRefused as exc:
                 refused.append(Refusal(library.safe_name(name), str(exc), exc.status))
         if not stored:
             return None, refused
-        label = DOC["job_upload"].format(files=", ".join(stored))
-        return self.library_ingest(label, actor, "upload"), refused
+        label = DOC["job_upload"].format(files=", ".join(p.name for p in stored))
+        root = library.library_dir(self.settings)  # ids: televersements/<file>
+        work = self._ingest_work(stored, files_of=root)  # these files, not the whole library
+        return self.jobs.submit("upload", label, actor, work), refused
 
     # --- removal -----------------------------------------------------------------------------
     def delete(self, doc_id: str, actor: str) -> Job:

@@ -5,8 +5,8 @@ change to the index goes through here: uploads and re-ingests from the desk's Do
 ``guichet ingest`` handed over by the command line (``ui.handoff``), removals, validated
 answers and the sweep of expired ones. Answers keep being served meanwhile:
 
-- Qdrant local mode is not thread-safe (an upsert grows numpy arrays that a search reads), so
-  the shared client's calls are serialised by one lock (``serialise_local``); each call lasts
+- Qdrant local mode is not thread-safe, so the one client of the process serialises its calls
+  (``assistant.index.serialise``, applied where the store is opened); each call lasts
   milliseconds, so an answer's search waits at most for one batch of upserts;
 - the 2 cores are the model's while it generates: the job's embedder (``PoliteEmbedder``)
   embeds in small slices and, before each, waits while an answer is being generated (at most
@@ -19,7 +19,6 @@ after every batch: a finished job is visible to the next question.
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import os
@@ -126,45 +125,6 @@ class PoliteEmbedder:
         return self.inner.sentences(texts)
 
 
-class _Serialised:
-    """Every method call of the wrapped object under one lock."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-        self._lock = threading.RLock()
-
-    def __getattr__(self, name: str) -> Any:
-        value = getattr(self._inner, name)
-        if not callable(value):
-            return value
-
-        @functools.wraps(value)
-        def call(*args: Any, **kwargs: Any) -> Any:
-            with self._lock:
-                return value(*args, **kwargs)
-
-        return call
-
-
-def serialise_local(settings: Settings) -> bool:
-    """Put the process's local-mode Qdrant client behind one lock (a server needs none).
-    Returns True when the client is (now) serialised."""
-    if settings.index.qdrant_url:
-        return False
-    from qdrant_client.local.qdrant_local import QdrantLocal
-
-    from assistant.index.store import get_client
-
-    client = get_client(settings)
-    inner = client._client
-    if isinstance(inner, _Serialised):
-        return True
-    if isinstance(inner, QdrantLocal):
-        client._client = _Serialised(inner)  # type: ignore[assignment]  # same methods
-        return True
-    return False
-
-
 class JobRunner:
     """A queue of jobs and the one thread that runs them; the last ``HISTORY`` jobs are kept
     (and written to ``data_dir/jobs.json`` so the desk shows them after a restart)."""
@@ -199,7 +159,6 @@ class JobRunner:
         with self._lock:
             if self._thread is not None and self._thread.is_alive():
                 return
-            serialise_local(self.settings)
             self._thread = threading.Thread(target=self._loop, name="guichet-jobs", daemon=True)
             self._thread.start()
 

@@ -38,10 +38,15 @@ BINARY_TYPES: dict[str, tuple[str, ...]] = {
     "application/vnd.oasis.opendocument.text": (".odt",),
     "application/vnd.oasis.opendocument.spreadsheet": (".ods",),
     "application/msword": (".doc",),
-    "application/x-ole-storage": (".doc",),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": (".xlsx",),
+    "application/vnd.ms-excel": (".xls",),
+    "application/vnd.oasis.opendocument.presentation": (".odp",),
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": (".pptx",),
+    "application/vnd.ms-powerpoint": (".ppt",),
+    "application/x-ole-storage": (".doc", ".xls", ".ppt"),
     "application/rtf": (".rtf",),
 }
-OLE_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")  # the compound file of .doc (Word 97-2003)
+OLE_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")  # compound file of .doc, .xls, .ppt (97-2003)
 TEXT_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm")
 NAME_MAX = 120
 SNIFF_BYTES = 8192
@@ -190,10 +195,9 @@ def _docstore_version(settings: Settings, collection: str) -> tuple[int, int]:
 
 def is_indexed(settings: Settings, doc_id: str, collection: str | None = None) -> bool:
     """The docstore knows the file (no scroll of the index)."""
-    from ingest.pipeline import FILE_KEY, known_hashes, load_docstore
+    from ingest.pipeline import indexed_files
 
-    name = collection or settings.index.collection
-    return FILE_KEY + doc_id in known_hashes(load_docstore(settings.docstore_file(name)))
+    return doc_id in indexed_files(settings, collection)
 
 
 def list_documents(settings: Settings, collection: str | None = None) -> list[DocumentRow]:
@@ -263,20 +267,11 @@ def forget_file(
     itself is deleted only when it lives in the library, and ``delete_file``). Returns the
     documents removed.
     Runs in the job worker only: it writes the index."""
-    # The pipeline's own removal, as used by --prune (private helpers: one way to forget).
-    from ingest.pipeline import FILE_KEY, Ingestor, _docs_of_file, _forget, save_docstore
-    from ingest.pipeline import known_hashes as hashes_of
+    from ingest.pipeline import Ingestor
 
-    ingestor = Ingestor(settings, collection)
-    hashes = hashes_of(ingestor.docstore)
-    doomed = [*_docs_of_file(hashes, doc_id), FILE_KEY + doc_id]
-    doomed = [d for d in doomed if d in hashes]
-    if not doomed:  # not in the docstore (a chunk left by an older layout): by payload
-        doomed = [doc_id]
-    _forget(ingestor.docstore, ingestor.store, doomed)
-    save_docstore(ingestor.docstore, ingestor.docstore_path)  # new corpus version
+    removed = Ingestor(settings, collection).delete_document(doc_id)
     own = library_dir(settings) / doc_id
     inside = own.resolve().is_relative_to(library_dir(settings).resolve())
     if delete_file and inside and own.is_file():
         own.unlink()
-    return len([d for d in doomed if not d.startswith(FILE_KEY)])
+    return removed

@@ -3,8 +3,9 @@
 One module per family of formats, each built on a maintained library: ``markdown``
 (python-frontmatter, markdown-it-py), ``text`` (plain text, service-public fiches, HTML by
 trafilatura), ``pdf`` (PyMuPDF, one Document per page; scanned pages and images through
-``ocr``: Tesseract by pytesseract), ``office`` (python-docx; LibreOffice headless for ODT, ODS,
-DOC, RTF). Every failure becomes a :class:`LoadError` whose message is shown in the ingest
+``ocr``: Tesseract by pytesseract), ``office`` (python-docx; LibreOffice headless for ODT, DOC,
+RTF, the spreadsheets ODS, XLSX, XLS and the presentations ODP, PPTX, PPT). Every failure
+becomes a :class:`LoadError` whose message is shown in the ingest
 report; a partial problem (a blank page, a legacy encoding) is a warning, and a page that
 could not be read well enough is a failed page of an ingested file.
 
@@ -30,7 +31,7 @@ from ingest.loaders.common import (
     normalise_text,
 )
 from ingest.loaders.markdown import load_markdown, render_markdown
-from ingest.loaders.office import load_calc, load_docx, load_writer
+from ingest.loaders.office import load_calc, load_docx, load_impress, load_writer
 from ingest.loaders.pdf import load_image, load_pdf, pdf_page_text
 from ingest.loaders.text import load_html, load_text
 
@@ -60,6 +61,11 @@ LOADERS: dict[str, Loader] = {
     ".doc": load_writer,
     ".rtf": load_writer,
     ".ods": load_calc,
+    ".xlsx": load_calc,
+    ".xls": load_calc,
+    ".odp": load_impress,
+    ".pptx": load_impress,
+    ".ppt": load_impress,
     ".png": load_image,
     ".jpg": load_image,
     ".jpeg": load_image,

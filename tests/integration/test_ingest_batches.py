@@ -130,7 +130,7 @@ def test_every_file_met_is_in_the_report(tmp_path: Path) -> None:
     (site / "_layouts").mkdir(parents=True)
     (site / "_layouts" / "default.html").write_text("<html>{{ content }}</html>")
     shutil.copy(DEMO / "piscine-municipale.md", site / "piscine.md")
-    (site / "budget.xlsx").write_bytes(b"PK\x03\x04 not read")
+    (site / "budget.numbers").write_bytes(b"PK\x03\x04 not read")  # Apple Numbers
     (site / "vide.md").write_text("")
     (site / ".DS_Store").write_bytes(b"\x00\x01")
     (site / ".guichetignore").write_text("brouillons/\n")
@@ -142,7 +142,7 @@ def test_every_file_met_is_in_the_report(tmp_path: Path) -> None:
     assert by_id["piscine.md"].status == "ok" and by_id["piscine.md"].chunks > 0
     assert by_id["vide.md"].status == "failed" and by_id["vide.md"].reason
     for skipped, reason in (
-        ("budget.xlsx", "format non pris en charge (.xlsx)"),
+        ("budget.numbers", "format non pris en charge (.numbers)"),
         ("_layouts/", "gabarit du site, pas du contenu (motif par défaut « _layouts/ »)"),
         (".DS_Store", "fichier ou dossier caché"),
         ("brouillons/", "ignoré par .guichetignore (motif « brouillons/ »)"),
@@ -151,7 +151,7 @@ def test_every_file_met_is_in_the_report(tmp_path: Path) -> None:
     assert set(by_id) == {
         "piscine.md",
         "vide.md",
-        "budget.xlsx",
+        "budget.numbers",
         "_layouts/",
         ".DS_Store",
         "brouillons/",

@@ -275,10 +275,10 @@ def test_oversized_file(tmp_path: Path) -> None:
 
 
 def test_unsupported_suffix(tmp_path: Path) -> None:
-    (tmp_path / "tableur.xlsx").write_bytes(b"PK\x03\x04")
-    assert ".xlsx" not in SUPPORTED_SUFFIXES
+    (tmp_path / "tableur.numbers").write_bytes(b"PK\x03\x04")  # Apple Numbers
+    assert ".numbers" not in SUPPORTED_SUFFIXES
     with pytest.raises(LoadError, match="non pris en charge"):
-        load(tmp_path / "tableur.xlsx")
+        load(tmp_path / "tableur.numbers")
 
 
 def test_missing_file_is_a_load_error(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""Office formats through LibreOffice headless: ODT, DOC, RTF (read as DOCX) and ODS sheets."""
+"""Office formats through LibreOffice headless: ODT, DOC, RTF (read as DOCX), ODS, XLSX and XLS
+sheets, ODP, PPTX and PPT slides; and every office file of a folder in the ingest report."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from ingest.loaders.office import convert, soffice
 
 pytestmark = pytest.mark.skipif(
     soffice() is None,
-    reason="LibreOffice absent (apt-get install libreoffice-writer-nogui libreoffice-calc-nogui)",
+    reason="LibreOffice absent (apt-get install libreoffice-writer-nogui libreoffice-calc-nogui "
+    "libreoffice-impress-nogui)",
 )
 MAX = 50_000_000
 
@@ -144,3 +146,110 @@ def test_missing_libreoffice_is_a_reason(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr("ingest.loaders.office.soffice", lambda: None)
     with pytest.raises(LoadError, match="LibreOffice absent"):
         load(path)
+
+
+def make_odp(path: Path, slides: list[tuple[str, list[str]]]) -> Path:
+    """A minimal OpenDocument presentation written by hand: a title and a text box a slide."""
+    pages = []
+    for number, (title, lines) in enumerate(slides, start=1):
+        paragraphs = "".join(f"<text:p>{escape(line)}</text:p>" for line in lines)
+        pages.append(
+            f'<draw:page draw:name="page{number}">'
+            '<draw:frame svg:x="1cm" svg:y="1cm" svg:width="24cm" svg:height="3cm">'
+            f"<draw:text-box><text:p>{escape(title)}</text:p></draw:text-box></draw:frame>"
+            '<draw:frame svg:x="1cm" svg:y="5cm" svg:width="24cm" svg:height="12cm">'
+            f"<draw:text-box>{paragraphs}</draw:text-box></draw:frame></draw:page>"
+        )
+    ns = (
+        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0" '
+        'xmlns:svg="urn:oasis:names:tc:opendocument:xmlns:svg-compatible:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"'
+    )
+    content = (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {ns} '
+        f'office:version="1.2"><office:body><office:presentation>{"".join(pages)}'
+        "</office:presentation></office:body></office:document-content>"
+    )
+    mime = "application/vnd.oasis.opendocument.presentation"
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest='
+        '"urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+        f'<manifest:file-entry manifest:full-path="/" manifest:media-type="{mime}"/>'
+        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+        "</manifest:manifest>"
+    )
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("mimetype", mime)
+        archive.writestr("content.xml", content, compress_type=zipfile.ZIP_DEFLATED)
+        archive.writestr("META-INF/manifest.xml", manifest, compress_type=zipfile.ZIP_DEFLATED)
+    return path
+
+
+SLIDES = [
+    ("Conseil municipal du 14 mars", ["Ordre du jour : budget 2024", "Tarifs de la cantine"]),
+    ("Tarifs de la cantine", ["Repas : 3,20 euros", "Repas non-résident : 4,80 euros"]),
+]
+
+
+@pytest.mark.parametrize("suffix", ["xlsx", "xls"])
+def test_excel_sheets_are_read_like_ods(tmp_path: Path, suffix: str) -> None:
+    (tmp_path / "source").mkdir()
+    sheets = {
+        "Cantine": [["Quotient familial", "Prix du repas"], ["0 à 600 €", "1,20 €"]],
+        "Garderie": [["Créneau", "Prix"], ["Soir", "2,00 €"]],
+    }
+    source = make_ods(tmp_path / "source" / "tarifs.ods", sheets)
+    path = tmp_path / f"tarifs.{suffix}"
+    path.write_bytes(convert(source, suffix, 120))  # saved by LibreOffice as Excel would
+    (doc,) = load(path).documents
+    assert doc.metadata["kind"] == suffix and doc.id_ == f"tarifs.{suffix}"
+    lines = doc.text.split("\n")
+    assert "## Cantine" in lines and "## Garderie" in lines
+    assert "0 à 600 € : 1,20 €." in lines and "Soir : 2,00 €." in lines
+
+
+@pytest.mark.parametrize("suffix", ["odp", "pptx", "ppt"])
+def test_presentations_give_one_document_per_slide(tmp_path: Path, suffix: str) -> None:
+    (tmp_path / "source").mkdir()
+    source = make_odp(tmp_path / "source" / "conseil.odp", SLIDES)
+    path = tmp_path / f"conseil.{suffix}"
+    path.write_bytes(source.read_bytes() if suffix == "odp" else convert(source, suffix, 120))
+    docs = load(path).documents
+    assert [d.id_ for d in docs] == [f"conseil.{suffix}#p1", f"conseil.{suffix}#p2"]
+    assert [d.metadata["page"] for d in docs] == [1, 2]
+    assert {d.metadata["kind"] for d in docs} == {suffix}
+    assert {d.metadata["title"] for d in docs} == {"Conseil municipal du 14 mars"}
+    assert "Ordre du jour : budget 2024" in docs[0].text
+    assert "Repas non-résident : 4,80 euros" in docs[1].text and "3,20" not in docs[0].text
+
+
+def test_every_office_file_of_a_folder_is_in_the_report(tmp_path: Path, monkeypatch) -> None:
+    """Ingested, unchanged, failed with a reason, or skipped as not supported: none is silent."""
+    import ingest.pipeline as pipeline
+    from ingest.pipeline import ingest
+    from tests.conftest import make_settings
+    from tests.fakes import HashEmbedder
+
+    monkeypatch.setattr(pipeline, "load_embedder", lambda spec: HashEmbedder())
+    corpus = tmp_path / "corpus"
+    (tmp_path / "source").mkdir()
+    corpus.mkdir()
+    source = make_odp(tmp_path / "source" / "conseil.odp", SLIDES)
+    (corpus / "conseil.pptx").write_bytes(convert(source, "pptx", 120))
+    sheet = make_ods(
+        tmp_path / "source" / "tarifs.ods", {"A": [["Objet", "Prix"], ["Salle", "50 €"]]}
+    )
+    (corpus / "tarifs.xlsx").write_bytes(convert(sheet, "xlsx", 120))
+    (corpus / "casse.ppt").write_bytes(b"\xd0\xcf\x11\xe0 not really a presentation" * 10)
+    (corpus / "diaporama.key").write_bytes(b"PK\x03\x04 keynote")
+    settings = make_settings(tmp_path / "data")
+    first = {f.doc_id: f for f in ingest([corpus], settings, progress=False).files}
+    assert set(first) == {"conseil.pptx", "tarifs.xlsx", "casse.ppt", "diaporama.key"}
+    assert first["conseil.pptx"].status == "ok" and first["conseil.pptx"].chunks >= 2
+    assert first["tarifs.xlsx"].status == "ok"
+    assert first["casse.ppt"].status == "failed" and first["casse.ppt"].reason
+    assert first["diaporama.key"].status == "skipped"
+    assert first["diaporama.key"].reason == "format non pris en charge (.key)"
+    again = {f.doc_id: f.status for f in ingest([corpus], settings, progress=False).files}
+    assert again["conseil.pptx"] == again["tarifs.xlsx"] == "unchanged"

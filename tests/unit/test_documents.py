@@ -16,19 +16,20 @@ import pytest
 
 from assistant.core import messages as msg
 from assistant.core.settings import Settings
+from assistant.index.serialise import Serialised
 from ingest.discovery import walk
 from ui import library, validated
 from ui.auth import DEMO_LOGIN
 from ui.documents import DocumentService, has_role
-from ui.jobs import Job, JobRunner, PoliteEmbedder, _Serialised
+from ui.jobs import Job, JobRunner, PoliteEmbedder
 
 DOC = msg.DOCUMENTS
 
 
-def odt_bytes() -> bytes:
+def odt_bytes(kind: str = "text") -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as z:
-        z.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.text")
+        z.writestr(zipfile.ZipInfo("mimetype"), f"application/vnd.oasis.opendocument.{kind}")
         z.writestr("content.xml", "<office:document-content/>")
     return buffer.getvalue()
 
@@ -41,6 +42,10 @@ def odt_bytes() -> bytes:
         ("compte-rendu.odt", odt_bytes(), False),
         ("compte-rendu.docx", odt_bytes(), True),  # a zip, but an ODF one
         ("ancien.doc", bytes.fromhex("d0cf11e0a1b11ae1") + bytes(600), False),
+        ("conseil.odp", odt_bytes("presentation"), False),
+        ("conseil.pptx", odt_bytes("presentation"), True),  # an ODF zip named as PowerPoint's
+        ("tarifs.xls", bytes.fromhex("d0cf11e0a1b11ae1") + bytes(600), False),
+        ("tarifs.xlsx", bytes.fromhex("d0cf11e0a1b11ae1") + bytes(600), True),  # OLE, not zip
         ("notes.md", "# Horaires\n\nÉté : 9 h – 19 h.".encode(), False),
         ("notes.txt", "Horaires d'été".encode("cp1252"), False),
         ("notes.md", b"%PDF-1.7\n1 0 obj", True),  # a PDF named .md
@@ -242,7 +247,6 @@ def test_job_runner_runs_in_order_records_failures_and_keeps_history(tmp_path):
 
 
 def test_job_worker_thread_runs_submitted_jobs(tmp_path, monkeypatch):
-    monkeypatch.setattr("ui.jobs.serialise_local", lambda settings: False)
     monkeypatch.setattr("ui.jobs.JobRunner.run_now", _run_without_embedder)
     runner = JobRunner(Settings(data_dir=tmp_path))
     jobs = [runner.submit("ingest", f"job {i}", "test", lambda j, e: j.label) for i in range(3)]
@@ -290,7 +294,7 @@ def test_serialised_calls_never_overlap():
             self.inside -= 1
 
     store = Store()
-    wrapped = _Serialised(store)
+    wrapped = Serialised(store)
     threads = [threading.Thread(target=wrapped.upsert) for _ in range(8)]
     for t in threads:
         t.start()
