@@ -1,13 +1,15 @@
 """The one place that builds the Qdrant client and the llama-index vector store.
 
-Local mode (a folder in the data dir) by default; a server or cluster when ``GUICHET_QDRANT_URL``
-is set. The same collection schema either way: a named dense vector and a named BM25 sparse
-vector whose IDF Qdrant maintains (``Modifier.IDF``).
+Embedded in the data dir by default, with qdrant-client's local mode or, with
+``GUICHET_QDRANT_ENGINE=edge``, Qdrant's own engine (``edge_store``, same client interface); a
+server or cluster when ``GUICHET_QDRANT_URL`` is set. The same collection schema either way: a
+named dense vector and a named BM25 sparse vector whose IDF Qdrant maintains (``Modifier.IDF``).
 """
 
 from __future__ import annotations
 
 import atexit
+import logging
 import threading
 from typing import Any
 
@@ -17,11 +19,14 @@ from qdrant_client import models as qm
 
 from assistant.core.settings import Settings
 from assistant.index import sparse
+from assistant.index.edge_store import copy_points, edge_backend, edge_client
 from assistant.index.serialise import serialised
+
+log = logging.getLogger(__name__)
 
 DENSE = "dense"
 SPARSE = "bm25"
-# Payload fields the filters use; indexed on a server (local mode scans anyway).
+# Payload fields the filters use; indexed on a server and by the edge engine (local mode scans).
 PAYLOAD_INDEXES = {"doc_id": qm.PayloadSchemaType.KEYWORD, "service": qm.PayloadSchemaType.KEYWORD}
 
 
@@ -47,6 +52,8 @@ def get_client(settings: Settings) -> QdrantClient:
                     else None
                 )
                 client = QdrantClient(url=settings.index.qdrant_url, api_key=api_key, timeout=30)
+            elif settings.index.qdrant_engine == "edge":
+                client = edge_client(settings.qdrant_folder)
             else:
                 settings.qdrant_folder.mkdir(parents=True, exist_ok=True)
                 # shared by the server's answers and its ingest jobs: one lock (serialise.py)
@@ -72,6 +79,12 @@ def close_clients() -> None:
 def ensure_collection(client: QdrantClient, settings: Settings, name: str, dim: int) -> None:
     if client.collection_exists(name):
         return
+    if _adopt_local(client, settings, name, dim):
+        return
+    _create(client, settings, name, dim)
+
+
+def _create(client: QdrantClient, settings: Settings, name: str, dim: int) -> None:
     server: dict[str, Any] = {}
     if settings.index.qdrant_url:
         server = {
@@ -85,9 +98,41 @@ def ensure_collection(client: QdrantClient, settings: Settings, name: str, dim: 
         sparse_vectors_config={SPARSE: qm.SparseVectorParams(modifier=qm.Modifier.IDF)},
         **server,
     )
-    if settings.index.qdrant_url:
+    if settings.index.qdrant_url or edge_backend(client):
         for field, schema in PAYLOAD_INDEXES.items():
             client.create_payload_index(name, field_name=field, field_schema=schema)
+
+
+def _adopt_local(client: QdrantClient, settings: Settings, name: str, dim: int) -> int:
+    """The edge engine's first use of a collection that local mode holds in the same data
+    folder: its points are copied over (the docstore says they are ingested, so an ingest would
+    not write them again), into a staging collection renamed when complete, so a copy killed
+    midway is started again. The local folder is left as it was."""
+    backend = edge_backend(client)
+    local_folder = settings.paths.data_dir / "qdrant"
+    if backend is None or settings.index.qdrant_path:
+        return 0
+    if not (local_folder / "collection" / name).is_dir():
+        return 0
+    key = str(local_folder.resolve())
+    opened_here = key not in _clients
+    source = get_client(settings.model_copy(update={"qdrant_engine": "local"}))
+    try:
+        if not source.collection_exists(name):
+            return 0
+        staging = f"{name}.adopting"
+        if client.collection_exists(staging):
+            client.delete_collection(staging)
+        _create(client, settings, staging, dim)
+        copied = copy_points(source, client, name, into=staging)
+        backend.rename_collection(staging, name)
+        log.info("collection %s: %d points copied from local mode to the edge engine", name, copied)
+        return max(copied, 1)
+    finally:
+        if opened_here:
+            with _lock:
+                _clients.pop(key, None)
+            source.close()
 
 
 def vector_store(
