@@ -16,6 +16,7 @@ from assistant.answering.by_paraphrase import answer_by_paraphrase
 from assistant.answering.by_quote import answer_by_quote
 from assistant.answering.cache import AnswerCache, replay
 from assistant.answering.turn import Turn, finish
+from assistant.components import Components
 from assistant.core import messages as msg
 from assistant.core.answer import (
     Answer,
@@ -38,7 +39,7 @@ from assistant.grounding.instructions import instruction_match
 from assistant.grounding.subject import SubjectJudge
 from assistant.grounding.support import SupportThresholds
 from assistant.grounding.verify import SentenceVerifier
-from assistant.index.embedding import Embedder, load_embedder
+from assistant.index.embedding import Embedder
 from assistant.retrieval.choices import ChoiceRule, choices_for
 from assistant.retrieval.gate import Retrieval, gate
 from assistant.retrieval.relevance import TermStats
@@ -58,9 +59,13 @@ class Assistant:
         embedder: Embedder | None = None,
         retriever: Retriever | None = None,
         verify: bool = True,
+        components: Components | None = None,
     ) -> None:
+        """``components``: the process's models and store client (the server's, shared with
+        its ingest jobs); by default this assistant builds its own from ``settings``."""
         self.settings = settings
-        self.embedder = embedder or load_embedder(settings.index.embedder)
+        self.components = components or Components(settings, generator=generator)
+        self.embedder = embedder or self.components.embedder
         self.retriever: Retriever = retriever or HybridRetriever(
             settings, collection, self.embedder
         )
@@ -83,9 +88,7 @@ class Assistant:
     @property
     def generator(self) -> Generator:
         if self._generator is None:
-            from assistant.generation.loader import load_generator  # loads a model: on first use
-
-            self._generator = load_generator(self.settings)
+            self._generator = self.components.generator  # loads a model: on first use
         return self._generator
 
     # ------------------------------------------------------------------------------------------

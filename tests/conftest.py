@@ -47,6 +47,31 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture(autouse=True, scope="session")
+def one_model_per_configuration():
+    """Production builds one generator per process (``assistant.components.Components``);
+    the integration tests build dozens of assistants over the same models, so the session
+    shares one generator per model file and generation settings, as a server would."""
+    from assistant.generation import loader
+
+    build = loader.load_generator
+    built: dict[tuple, object] = {}
+
+    def shared(settings: Settings, model_path: Path | None = None):
+        g = settings.generation
+        key: tuple = ("servers", *g.llm_urls) if g.llm_urls else (
+            str(model_path or settings.gguf_path),
+            g.llm_threads, g.llm_ctx, g.llm_prompt_lookup, g.llm_timeout_s, g.llm_seed,
+        )  # fmt: skip
+        if key not in built:
+            built[key] = build(settings, model_path)
+        return built[key]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(loader, "load_generator", shared)
+        yield
+
+
 def make_settings(data_dir: Path, **overrides) -> Settings:
     return Settings(data_dir=data_dir, models_path=models_dir(), llm_threads=2, **overrides)
 

@@ -11,6 +11,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 
+from assistant.components import Components
 from assistant.core.answer import DoneEvent, Event
 from assistant.core.settings import Settings
 from assistant.pipeline import Assistant
@@ -23,8 +24,15 @@ log = logging.getLogger("guichet.server")
 
 
 class AppState:
-    def __init__(self, settings: Settings, assistant: Assistant | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        assistant: Assistant | None = None,
+        components: Components | None = None,
+    ) -> None:
         self.settings = settings
+        # Built once for the process: the assistant and the live-corpus jobs share its models.
+        self.components = components or Components(settings)
         self.queue = WorkQueue(max_waiting=settings.serving.queue_max_waiting)
         self._assistant = assistant
         self.startup_error: str | None = None
@@ -33,7 +41,11 @@ class AppState:
         self.audit = AuditLog.from_settings(settings)
         # Corpus changes while serving (ui/jobs.py): ingest embeddings wait while an answer
         # is being generated.
-        self.jobs = JobRunner(settings, busy=lambda: self.queue.active > 0)
+        self.jobs = JobRunner(
+            settings,
+            busy=lambda: self.queue.active > 0,
+            embedder=lambda: self.components.embedder,
+        )
         self.documents = DocumentService(settings, self.jobs)
         self.at_exit: list[Callable[[], None]] = []  # run by the server's shutdown
 
@@ -55,7 +67,7 @@ class AppState:
     def assistant(self) -> Assistant:
         with self._lock:
             if self._assistant is None:
-                self._assistant = Assistant(self.settings)
+                self._assistant = Assistant(self.settings, components=self.components)
             return self._assistant
 
     def ask_events(

@@ -4,7 +4,6 @@ neither imports the other."""
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from assistant.core.settings import DEFAULT_LLM_FILE, Settings
@@ -34,40 +33,22 @@ def pool_from_settings(settings: Settings) -> ServerPoolGenerator:
     )
 
 
-_generators: dict[tuple, Generator] = {}
-_build_lock = threading.Lock()
-
-
 def load_generator(settings: Settings, model_path: Path | None = None) -> Generator:
-    """One in-process model per (path, threads); loading a GGUF takes seconds and ~1.5 GB.
-    With ``settings.llm_urls`` set, one pool of OpenAI-compatible servers per URL list instead
-    (configuration only: see assistant/generation/remote.py)."""
-    if settings.generation.llm_urls:
-        pool_key = ("servers", *settings.generation.llm_urls)
-        with _build_lock:
-            if pool_key not in _generators:
-                _generators[pool_key] = pool_from_settings(settings)
-            return _generators[pool_key]
+    """A new generator: the GGUF in-process (seconds and ~1.5 GB: build it once per process,
+    ``assistant.components.Components.generator``) or, with ``GUICHET_LLM_URLS``, a pool of
+    OpenAI-compatible servers (configuration only: see assistant/generation/remote.py)."""
+    g = settings.generation
+    if g.llm_urls:
+        return pool_from_settings(settings)
     path = Path(model_path or settings.gguf_path)
-    key = (
-        str(path),
-        settings.generation.llm_threads,
-        settings.generation.llm_ctx,
-        settings.generation.llm_prompt_lookup,
-        settings.generation.llm_timeout_s,
-        settings.generation.llm_seed,
+    # The sha256 is only known for the default model; other GGUFs get the cheap checks.
+    expected = DEFAULT_LLM_SHA256 if path.name == DEFAULT_LLM_FILE else None
+    return LlamaCppGenerator(
+        path,
+        threads=g.llm_threads,
+        n_ctx=g.llm_ctx,
+        seed=g.llm_seed,
+        timeout_s=g.llm_timeout_s,
+        prompt_lookup=g.llm_prompt_lookup,
+        expected_sha256=expected,
     )
-    with _build_lock:
-        if key not in _generators:
-            # The sha256 is only known for the default model; other GGUFs get the cheap checks.
-            expected = DEFAULT_LLM_SHA256 if path.name == DEFAULT_LLM_FILE else None
-            _generators[key] = LlamaCppGenerator(
-                path,
-                threads=settings.generation.llm_threads,
-                n_ctx=settings.generation.llm_ctx,
-                seed=settings.generation.llm_seed,
-                timeout_s=settings.generation.llm_timeout_s,
-                prompt_lookup=settings.generation.llm_prompt_lookup,
-                expected_sha256=expected,
-            )
-        return _generators[key]
