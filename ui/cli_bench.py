@@ -33,23 +33,24 @@ def _suite(parts: set[str], *, merge: bool, out: Path | None, workdir: Path | No
 @bench_app.command("all")
 def bench_all(
     questions: Annotated[int, typer.Option(help="demo questions of the answers part")] = 20,
-    skip_llm: Annotated[bool, typer.Option(help="leave out the answers part")] = False,
+    skip_llm: Annotated[bool, typer.Option(help="leave out the answers and live parts")] = False,
     skip_100k: Annotated[bool, typer.Option(help="no 100k-point collection")] = False,
     parts: Annotated[str, typer.Option(help="comma-separated subset")] = (
-        "ingest,retrieval,answers,threads,ocr"
+        "ingest,retrieval,answers,threads,ocr,live"
     ),
     merge: Annotated[bool, typer.Option(help="keep the other parts' figures")] = False,
     out: Out = None,
     workdir: Workdir = None,
 ) -> None:
     """Every part in one run, written to BENCHMARKS.md (what `make bench` runs)."""
-    chosen = {p for p in parts.split(",") if p} - ({"answers"} if skip_llm else set())
+    chosen = {p for p in parts.split(",") if p} - ({"answers", "live"} if skip_llm else set())
     _suite(chosen, merge=merge, out=out, workdir=workdir, questions=questions, skip_100k=skip_100k)
 
 
 @bench_app.command("ingest")
 def bench_ingest(out: Out = None, workdir: Workdir = None) -> None:
-    """Ingestion vs the raw embedder, re-ingest vs first (other parts of BENCHMARKS.md kept)."""
+    """Ingestion vs the raw embedder (also with scanned pages, OCR on and off), re-ingest vs
+    first (other parts of BENCHMARKS.md kept)."""
     _suite({"ingest"}, merge=True, out=out, workdir=workdir)
 
 
@@ -95,6 +96,17 @@ def bench_threads(
         {"threads"}, merge=True, out=out, workdir=workdir, thread_questions=questions,
         thread_counts=counts,
     )  # fmt: skip
+
+
+@bench_app.command("live")
+def bench_live(
+    questions: Annotated[int, typer.Option(help="questions per phase")] = 6,
+    out: Out = None,
+    workdir: Workdir = None,
+) -> None:
+    """Answer p50/p95 idle and while the server ingests; upload to first citing answer (default
+    model; run on a quiet machine)."""
+    _suite({"live"}, merge=True, out=out, workdir=workdir, live_questions=questions)
 
 
 @bench_app.command("engines")

@@ -3,6 +3,8 @@ threads study."""
 
 from __future__ import annotations
 
+from evals.bench.ingest import render_scans
+from evals.bench.live_corpus import render as render_live
 from evals.bench.ocr import render as render_ocr
 from evals.bench.threads import render as render_threads
 
@@ -36,6 +38,7 @@ def render(results: dict) -> str:
             f"({i['unchanged_s']:.2f} s vs {i['first_s']:.1f} s)",
             "≥ 50×",
         )
+        lines.extend(render_scans(i.get("scans", {})))
     if r:
         row(
             f"retrieval p50 / p95, demo ({r['demo_points']} points)",
@@ -108,6 +111,7 @@ def render(results: dict) -> str:
         lines += render_threads(results["threads"])
     if "ocr" in results:
         lines += render_ocr(results["ocr"])
+    lines += render_live(results.get("live"))
     return "\n".join(lines) + "\n"
 
 

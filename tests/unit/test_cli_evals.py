@@ -107,11 +107,18 @@ def test_bench_parts_map_to_the_suite(suite_calls, tmp_path: Path) -> None:
     assert runner.invoke(app, ["bench", "all", "--skip-llm", "--out", str(out)]).exit_code == 0
     assert runner.invoke(app, ["bench", "answers", "--questions", "3"]).exit_code == 0
     assert runner.invoke(app, ["bench", "threads", "--threads", "1,2"]).exit_code == 0
-    (all_parts, all_opts, all_merge), (ans, ans_opts, ans_merge), (thr, thr_opts, _) = suite_calls
-    assert all_parts == set(PARTS) - {"answers"} and not all_merge
+    assert runner.invoke(app, ["bench", "live", "--questions", "4"]).exit_code == 0
+    assert runner.invoke(app, ["bench", "all"]).exit_code == 0  # what `make bench` runs
+    (all_parts, all_opts, all_merge), (ans, ans_opts, ans_merge), (thr, thr_opts, _) = suite_calls[
+        :3
+    ]
+    (live, live_opts, live_merge), (every, _, _) = suite_calls[3:]
+    assert all_parts == set(PARTS) - {"answers", "live"} and not all_merge  # both need the LLM
     assert all_opts.out == out  # type: ignore[attr-defined]
     assert ans == {"answers"} and ans_merge and ans_opts.questions == 3  # type: ignore[attr-defined]
     assert thr == {"threads"} and thr_opts.thread_counts == (1, 2)  # type: ignore[attr-defined]
+    assert live == {"live"} and live_merge and live_opts.live_questions == 4  # type: ignore[attr-defined]
+    assert every == set(PARTS) and {"ingest", "live"} <= every  # BENCHMARKS.md keeps both
 
 
 def test_calibrate_writes_only_when_asked(monkeypatch) -> None:
