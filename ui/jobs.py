@@ -140,7 +140,9 @@ class JobRunner:
         self.settings = settings
         self.busy = busy
         self.sweep = sweep
-        self._embedder = embedder or self._shared_embedder
+        self._embedder = embedder or self._build_embedder
+        self._own_embedder: Any = None
+        self._embedder_lock = threading.Lock()
         # Given to ``guichet ingest`` through the 0600 serve record (ui/handoff.py): whoever
         # can read the data folder may hand this server a job.
         self.local_token = secrets.token_urlsafe(32)
@@ -201,7 +203,7 @@ class JobRunner:
         self._save_history()
         start = time.perf_counter()
         try:
-            job.summary = work(job, PoliteEmbedder(self._embedder(), self.busy, job))
+            job.summary = work(job, PoliteEmbedder(self.embedder(), self.busy, job))
             job.status = "done"
         except Exception as exc:  # reported on the desk; the worker goes on
             log.exception("job %s (%s) failed", job.id, job.kind)
@@ -211,10 +213,18 @@ class JobRunner:
             job.finished = now_iso()
             self._save_history()
 
-    def _shared_embedder(self) -> Any:
+    def embedder(self) -> Any:
+        """The embedder the jobs share: the server's (``AppState`` hands its ``Components``'),
+        or one built on first use when none was given."""
+        with self._embedder_lock:  # not self._lock: a first load takes seconds
+            if self._own_embedder is None:
+                self._own_embedder = self._embedder()
+            return self._own_embedder
+
+    def _build_embedder(self) -> Any:
         from assistant.index.embedding import load_embedder
 
-        return load_embedder(self.settings.index.embedder)  # cached: the retriever's own instance
+        return load_embedder(self.settings.index.embedder)
 
     def _loop(self) -> None:
         while True:

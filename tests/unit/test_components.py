@@ -46,6 +46,31 @@ def test_the_server_shares_one_embedder_between_answers_and_ingest_jobs(tmp_path
     settings = Settings(data_dir=tmp_path)
     parts = Components(settings, embedder=embedder, generator=ScriptedGenerator("AUCUNE_SOURCE"))
     state = AppState(settings, components=parts)
-    assert state.jobs._embedder() is embedder
+    assert state.jobs.embedder() is embedder
     state._assistant = Assistant(settings, components=parts, retriever=MemoryRetriever([]))
     assert state.assistant.embedder is embedder
+
+
+def test_no_module_keeps_a_model_for_the_process() -> None:
+    import ast
+    import inspect
+
+    from assistant.index import embedding as embedding_module
+
+    for module in (embedding_module, loader):
+        tree = ast.parse(inspect.getsource(module))
+        cached = [
+            node.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.FunctionDef)
+            and any("cache" in ast.unparse(d) for d in node.decorator_list)
+        ]
+        assert not cached, f"{module.__name__}: {cached} cached for the whole process"
+        globals_ = [
+            t.id
+            for node in tree.body
+            if isinstance(node, ast.AnnAssign | ast.Assign)
+            for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+            if isinstance(t, ast.Name) and isinstance(node.value, ast.Dict)
+        ]
+        assert not globals_, f"{module.__name__}: module-level registries {globals_}"

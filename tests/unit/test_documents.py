@@ -312,9 +312,12 @@ def test_sweep_takes_expired_answers_out_of_the_index_and_keeps_their_file(tmp_p
     monkeypatch.setattr(
         library,
         "forget_file",
-        lambda s, doc_id, c=None, *, delete_file=True: forgotten.append((doc_id, delete_file)),
+        lambda s, doc_id, c=None, *, delete_file=True, embedder=None: forgotten.append(
+            (doc_id, delete_file)
+        ),
     )
-    service = DocumentService(settings, JobRunner(settings))
+    # the sweep removes with the jobs' shared embedder (here a fake: no model in this tier)
+    service = DocumentService(settings, JobRunner(settings, embedder=CountingEmbedder))
     assert service.sweep(today=date(2026, 1, 31)) is None  # its last day: still served
     job = service.sweep(today=date(2026, 2, 1))
     assert job is not None and job.status == "done" and job.documents == [old.doc_id]
