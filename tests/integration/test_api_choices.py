@@ -82,3 +82,35 @@ def test_a_bad_or_unknown_document_key_is_refused_in_french(tmp_path):
         assert gone.status_code == 422 and gone.json()["detail"] == msg.CHOICE_UNKNOWN
         raw_id = c.post("/api/v1/ask", json={"question": Q, "document": "auto"})
         assert raw_id.status_code == 422  # a doc id is not a key
+
+
+def test_the_desk_offers_the_choices_and_a_pick_asks_on_that_document(tmp_path):
+    from assistant.records.feedback import FeedbackStore
+    from ui.desk import show_choices
+    from ui.desk_handlers import Desk
+
+    settings = Settings(
+        data_dir=tmp_path,
+        answer_mode="quote",
+        choice_margin=0.5,
+        choice_min_coverage=0.5,
+        gate_min_dense=0.5,
+    )
+    retriever = MemoryRetriever([CAR_PAGE, HOME_PAGE])
+    assistant = Assistant(
+        settings, generator=ScriptedGenerator("1.1"), embedder=HashEmbedder(), retriever=retriever
+    )
+    state = AppState(settings, assistant)
+    state.loaded = True
+    desk = Desk(state, store=FeedbackStore(tmp_path / "desk.db"))
+    *_, first = desk.ask(Q, [], 0)
+    current, history = first[6], first[7]
+    assert {doc for _, doc in current["choices"]} == {"auto", "habitation"}
+    assert ("Franchise d'assurance — Assurance habitation", "habitation") in current["choices"]
+    shown = show_choices(current)
+    assert shown["visible"] is True and len(shown["choices"]) == 2
+    *_, picked = desk.ask_choice("habitation", current, history)
+    assert "150 €" in picked[0] and "300 €" not in picked[0]
+    assert retriever.searches[-1] == Q
+    assert picked[6]["choices"] == [] and show_choices(picked[6])["visible"] is False
+    assert [h["question"] for h in picked[7]] == [Q, Q]
