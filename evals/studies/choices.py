@@ -53,15 +53,16 @@ def collect(set_names: list[str]) -> dict[str, dict]:
         for item in items:
             if len(item.expected_sources) != 1:
                 continue  # out of corpus, or an answer needing two documents
-            retrieval = assistant.retrieve(
-                Query.parse(item.question, settings.serving.max_question_chars)
-            )
+            query = Query.parse(item.question, settings.serving.max_question_chars)
+            query = assistant.with_synonyms(query)  # as the pipeline reads it
+            retrieval = assistant.retrieve(query)
             rows.append(
                 {
                     "id": item.id,
                     "question": item.question,
                     "gold": item.expected_sources[0],
                     "passed": retrieval.passed,
+                    "alternatives": {k: [sorted(a) for a in v] for k, v in query.alternatives},
                     "chunks": [c.model_dump(include=_KEPT) for c in retrieval.chunks],
                 }
             )
@@ -90,7 +91,9 @@ def measure(data: dict, rule: ChoiceRule) -> dict[str, float]:
     for row in data["rows"]:
         chunks = [Chunk(**c) for c in row["chunks"]]
         top = chunks[0].doc_id if chunks else None
-        close = close_documents(row["question"], chunks, stats, rule) if row["passed"] else []
+        alt = {k: [frozenset(a) for a in v] for k, v in row.get("alternatives", {}).items()}
+        passed = row["passed"]
+        close = close_documents(row["question"], chunks, stats, rule, alt) if passed else []
         docs = {doc[0].doc_id for doc in close}
         n += 1
         r1 += top == row["gold"]
