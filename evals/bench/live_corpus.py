@@ -63,16 +63,19 @@ def summarise(latencies: dict[str, list[float]]) -> dict[str, Any]:
     return out
 
 
-def _copies(folder: Path, tag: str) -> Path:
+def _copies(folder: Path, tag: str, pages: int | None = None) -> Path:
     """The demo pages under new names and titles: a job with real work, nothing unchanged."""
     folder.mkdir(parents=True)
-    for page in sorted(DEMO.glob("*.md")):
+    for page in sorted(DEMO.glob("*.md"))[:pages]:
         text = page.read_text(encoding="utf-8").replace("# ", f"# ({tag}) ", 1)
         (folder / f"{tag}-{page.name}").write_text(text, encoding="utf-8")
     return folder
 
 
-def bench_live(settings_factory: Callable[[str], Settings], per_phase: int = 6) -> dict:
+def bench_live(
+    settings_factory: Callable[[str], Settings], per_phase: int = 6, pages: int | None = None
+) -> dict:
+    """The figures of the part; ``pages`` limits each job to the first demo pages (tests)."""
     from assistant.core.answer import DoneEvent
     from ingest.pipeline import ingest
     from ui.state import AppState
@@ -101,9 +104,8 @@ def bench_live(settings_factory: Callable[[str], Settings], per_phase: int = 6) 
     polite = state.jobs.busy
     for phase, busy in (("polite", polite), ("not_yielding", lambda: False)):
         state.jobs.busy = busy
-        job = state.documents.ingest(
-            [_copies(data / f"copie-{phase}", phase)], "bench", any_path=True
-        )
+        folder = _copies(data / f"copie-{phase}", phase, pages)
+        job = state.documents.ingest([folder], "bench", any_path=True)
         while job.status == "queued":
             time.sleep(0.05)
         latencies[phase] = []
