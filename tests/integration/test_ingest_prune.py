@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 import ingest.pipeline as pipeline
+from assistant.index import embedding
 from assistant.index.store import get_client
 from ingest.pipeline import ingest
 from ingest.website import Site, site_folder
@@ -26,7 +27,7 @@ HOST = "mairie.example"
 
 @pytest.fixture(autouse=True)
 def fake_embedder(monkeypatch):
-    monkeypatch.setattr(pipeline, "load_embedder", lambda spec: HashEmbedder())
+    monkeypatch.setattr(embedding, "load_embedder", lambda spec: HashEmbedder())
 
 
 def indexed(settings) -> set[str]:

@@ -226,12 +226,12 @@ def test_presentations_give_one_document_per_slide(tmp_path: Path, suffix: str) 
 
 def test_every_office_file_of_a_folder_is_in_the_report(tmp_path: Path, monkeypatch) -> None:
     """Ingested, unchanged, failed with a reason, or skipped as not supported: none is silent."""
-    import ingest.pipeline as pipeline
+    from assistant.index import embedding
     from ingest.pipeline import ingest
     from tests.conftest import make_settings
     from tests.fakes import HashEmbedder
 
-    monkeypatch.setattr(pipeline, "load_embedder", lambda spec: HashEmbedder())
+    monkeypatch.setattr(embedding, "load_embedder", lambda spec: HashEmbedder())
     corpus = tmp_path / "corpus"
     (tmp_path / "source").mkdir()
     corpus.mkdir()
