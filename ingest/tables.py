@@ -33,6 +33,16 @@ def row_sentence(header: list[str], row: list[str]) -> str:
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
+def header_line(header: list[str]) -> str:
+    """A two-column table's header as a heading line ("Entrée — Prix"): its rows are written
+    "Adulte : 4,50 €." without the column names, and the first one often says what the rows
+    are (an entry, a room, a day). Wider tables keep their names in every row."""
+    names = [h for h in header if h]
+    if len(header) != 2 or len(names) != 2:
+        return ""
+    return " — ".join(names)
+
+
 def tables_to_sentences(markdown: str) -> str:
     lines = markdown.splitlines()
     out: list[str] = []
@@ -41,6 +51,8 @@ def tables_to_sentences(markdown: str) -> str:
         header = _cells(lines[i])
         if header and i + 1 < len(lines) and _RULE.match(lines[i + 1]):
             i += 2
+            if head := header_line(header):
+                out.append(head)
             while i < len(lines) and _cells(lines[i]):
                 sentence = row_sentence(header, _cells(lines[i]))
                 if sentence:

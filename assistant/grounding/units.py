@@ -46,10 +46,15 @@ def split_units(text: str) -> list[Unit]:
     lines = [ln for ln in lines if ln and ln != "…"]
     units: list[Unit] = []
     context = lead = ""
+    after_heading = False
     for i, line in enumerate(lines):
         if _is_heading(line, has_next=i + 1 < len(lines)):
-            context, lead = line, ""
+            # A heading right under another one refines it ("En période scolaire", then a
+            # table's "Jour — Horaires"): the condition above must stay with the rows.
+            context = f"{context} > {line}" if after_heading and context else line
+            lead, after_heading = "", True
             continue
+        after_heading = False
         bullet = _BULLET.match(line)
         body = line[bullet.end() :].strip() if bullet else line
         if line.endswith(":") and not bullet:

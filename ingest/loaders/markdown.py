@@ -32,7 +32,7 @@ from ingest.loaders.common import (
     short,
     stem_title,
 )
-from ingest.tables import row_sentence
+from ingest.tables import header_line, row_sentence
 
 # First key found wins: Jekyll sites of French communes use their own names.
 TITLE_KEYS = ("title", "titre", "titre_page", "name")
@@ -114,6 +114,8 @@ def _table_rows(tokens: list[Any], start: int) -> tuple[list[str], int]:
         elif kind == "tr_close":
             if in_head:
                 header = cells
+                if head := header_line(header):
+                    rows.append(head)
             elif sentence := row_sentence(header, cells):
                 rows.append(sentence)
         i += 1

@@ -44,7 +44,7 @@ from ingest.loaders.common import (
     short,
     stem_title,
 )
-from ingest.tables import row_sentence
+from ingest.tables import header_line, row_sentence
 
 _HEADING_STYLE = re.compile(r"^(?:heading|titre|überschrift|título)\s*(\d)$", re.IGNORECASE)
 WRITER = {".odt": "odt", ".doc": "doc", ".rtf": "rtf"}
@@ -232,6 +232,8 @@ def load_calc(path: Path, data: bytes, doc_id: str, options: LoadOptions) -> Loa
         if name and len(sheets) > 1:
             lines += ["", f"## {name}", ""]
         header, *body = rows
+        if body and (head := header_line(header)):
+            lines.append(head)
         lines += [s for row in body if (s := row_sentence(header, row))] if body else header
         lines.append("")
     text = require_text(normalise_text("\n".join(lines)), "tableur sans donnée")

@@ -123,3 +123,26 @@ def test_jekyll_template_folders_and_unsupported_files_are_reported(tmp_path: Pa
     # gitignore semantics: a file under an excluded folder cannot be re-included
     assert "archives/" in found and "archives/vieux.md" not in found
     assert ".guichetignore" not in found
+
+
+def test_a_two_column_tables_header_stays_as_the_heading_of_its_rows():
+    # "| Entrée | Prix |" dropped made "Carte de 10 entrées adulte : 38,00 €" the best match for
+    # "combien coûte l'entrée adulte ?", over "Adulte : 4,50 €".
+    text = render_markdown(
+        "## Tarifs\n\n| Entrée | Prix |\n|---|---|\n| Adulte | 4,50 € |\n"
+        "| Carte de 10 entrées adulte | 38,00 € |\n\n| Jour | Ouverture | Fermeture |\n"
+        "|---|---|---|\n| Lundi | 9 h | 17 h |\n"
+    )
+    units = {u.text: u.context for u in split_units(text.split("## Tarifs", 1)[-1])}
+    assert units["Adulte : 4,50 €."] == "Entrée — Prix"
+    assert units["Carte de 10 entrées adulte : 38,00 €."] == "Entrée — Prix"
+    # a wider table names its columns in every row instead
+    assert "Lundi — Ouverture : 9 h ; Fermeture : 17 h." in units
+
+
+def test_a_tables_header_under_a_condition_keeps_the_condition():
+    text = render_markdown(
+        "**En période scolaire**\n\n| Jour | Horaires |\n|---|---|\n| Mercredi | de 10 h à 18 h |\n"
+    )
+    (unit,) = [u for u in split_units(text) if u.text.startswith("Mercredi")]
+    assert unit.context == "En période scolaire > Jour — Horaires"
