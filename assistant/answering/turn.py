@@ -12,6 +12,7 @@ from assistant.core.answer import (
     AnswerMode,
     DoneEvent,
     Preview,
+    Reason,
     Sentence,
     Source,
     Timings,
@@ -70,6 +71,9 @@ def finish(
     if not delivered:
         text = guidance or orientation.text()
     elif mode is AnswerMode.quote:
+        if Reason.off_point in decision.reasons and lead == msg.QUOTE_LEAD:
+            # On the subject, without the fact asked: the excerpt is not presented as the answer.
+            lead = msg.OFF_POINT_LEAD
         text = render_quotes(delivered, sources, lead)
     else:
         text = render(delivered)

@@ -142,6 +142,10 @@ def verdict_label(verdict: str, mode: str = "quote") -> str:
 
 
 QUOTE_LEAD = "Voici ce que disent les documents de la commune :"
+OFF_POINT_LEAD = (
+    "Les documents de la commune ne donnent pas précisément ce que vous demandez ; "
+    "voici le passage le plus proche :"
+)
 
 # Streamed before the model's answer (assistant.answering.preview): an exact excerpt, not
 # yet the answer; replaced or completed when the verified answer arrives.

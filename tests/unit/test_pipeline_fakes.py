@@ -168,3 +168,13 @@ def test_the_answer_carries_what_retrieval_returned(mode):
     assistant, _ = assistant_with(choose("Dimanche : de 9 h"), mode=mode)
     answer = assistant.ask("La piscine est-elle ouverte le dimanche ?")
     assert answer.retrieved and answer.retrieved[0].doc_id == "piscine"
+
+
+def test_an_excerpt_without_the_fact_asked_is_not_presented_as_the_answer():
+    # demo-054: asked a deadline and a deposit, the model chose the forum's date; shown under
+    # "Voici ce que disent les documents" it read as the answer.
+    assistant, _ = assistant_with(choose("Dimanche : de 9 h"))
+    answer = assistant.ask("Quels sont les horaires et le prix de la piscine ?")
+    assert answer.verdict is Verdict.quoted and answer.reasons == [Reason.off_point]
+    assert answer.text.startswith("Les documents de la commune ne donnent pas précisément")
+    assert "Dimanche : de 9 h à 12 h" in answer.text
