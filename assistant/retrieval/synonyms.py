@@ -26,6 +26,7 @@ Nothing else changes: what is shown is still only what the documents say.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -99,12 +100,21 @@ class Synonyms:
     def expand(self, question: str) -> str:
         """The question with the expressions of its keys added (the BM25 query)."""
         have = set(content_stems(question))
-        added = [
-            expr
-            for entry in self.matching(question)
-            for expr, stems in zip(entry.expressions, entry.stems, strict=True)
-            if not stems <= have
-        ]
+        added: list[str] = []
+        for entry in self.matching(question):
+            for expr, stems in zip(entry.expressions, entry.stems, strict=True):
+                if stems <= have or set(entry.key) <= stems:
+                    # Already there, or the key itself with a word more ("carte nationale
+                    # d'identité" for "carte d'identité"): nothing BM25 would miss.
+                    continue
+                # Only the words the question lacks: "carte d'identité" → "carte nationale
+                # d'identité" adds "nationale"; repeating "carte" and "identité" would double
+                # their weight and favour any short passage that names them (lost property).
+                for word in re.split(r"[\s'’]+", expr):
+                    new = set(content_stems(word))
+                    if new and not new <= have:
+                        added.append(word)
+                        have |= new
         return f"{question} {' '.join(dict.fromkeys(added))}" if added else question
 
     def alternatives(self, question: str) -> dict[str, list[frozenset[str]]]:
