@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,10 @@ import pytest
 from assistant.core.offline import enforce_offline
 
 enforce_offline()
+# The tests check what the answer stages decide; on a busy CI machine the answer budget would
+# swap the model's answer for the model-free preview (Reason.busy_short) at random. The tests
+# of that path set the budget themselves; servers started by the tests inherit this.
+os.environ.setdefault("GUICHET_ANSWER_BUDGET_S", "0")
 
 from assistant.core.settings import DEFAULT_LLM_FILE, Settings, get_settings  # noqa: E402
 from assistant.index.provision import SMALL_LLM_FILE  # noqa: E402
