@@ -37,7 +37,7 @@ def test_ratios_rows_and_table(monkeypatch) -> None:
         bench_threads, "bench_embedder", lambda texts: {"chunks": len(texts), "rows": []}
     )
     monkeypatch.setattr(bench_threads, "demo_chunk_texts", lambda settings: ["a", "b", "c"])
-    settings = types.SimpleNamespace(llm_max_tokens=8)
+    settings = types.SimpleNamespace(generation=types.SimpleNamespace(llm_max_tokens=8))
     result = bench_threads.bench_threads(settings, 2, (1, 2, 3))
 
     rows = result["rows"]
