@@ -17,7 +17,7 @@ from assistant.core.text import content_stems
 from assistant.grounding.instructions import instruction_match
 from assistant.grounding.kinds import answers, asks_for_list, outside_bracket
 from assistant.grounding.subject import SubjectJudge, added_coverage
-from assistant.grounding.units import Unit, is_statement
+from assistant.grounding.units import Unit, is_statement, run_around
 from assistant.retrieval.relevance import TermStats
 
 # A second document is kept only when it covers this much of the question that the first
@@ -147,17 +147,11 @@ def _rest_of_lists(
     for source, unit, _ in list(kept):
         if not unit.item:
             continue
-        at = source.units.index(unit)
-        run = [at]
-        for step in (-1, 1):
-            i = at + step
-            while 0 <= i < len(source.units):
-                other = source.units[i]
-                if not (other.item and other.context == unit.context):
-                    break
-                run.append(i)
-                i += step
-        for i in sorted(run):
+        # A source unit's context already holds its heading and lead-in.
+        run = run_around(
+            source.units, source.units.index(unit), lambda u: u.context if u.item else None
+        )
+        for i in run:
             other = source.units[i]
             if other.id in have or other.text in refused or instruction_match(other.text):
                 continue

@@ -11,9 +11,13 @@ without its heading would state a holiday timetable as the everyday one.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from assistant.core.text import split_prose
+
+T = TypeVar("T")
 
 _BULLET = re.compile(r"^(?:[-*•–]\s+|\d{1,2}[.)]\s+)")
 _END = (".", "!", "?", "…", ";", ":", ")", "»", '"')
@@ -91,20 +95,21 @@ def is_statement(unit: Unit) -> bool:
     return not text.endswith(":") or _says_something(text)
 
 
+def run_around(items: Sequence[T], index: int, place: Callable[[T], object]) -> list[int]:
+    """The indices of the run of ``items`` around ``index`` that share its ``place`` (a list's
+    heading and lead-in), or only ``index`` when its place is None (not a list item)."""
+    here = place(items[index])
+    if here is None:
+        return [index]
+    low = high = index
+    while low > 0 and place(items[low - 1]) == here:
+        low -= 1
+    while high + 1 < len(items) and place(items[high + 1]) == here:
+        high += 1
+    return list(range(low, high + 1))
+
+
 def list_around(units: list[Unit], index: int) -> list[int]:
     """The indices of the list ``units[index]`` belongs to: the run of items around it under
     the same heading and lead-in (only itself when it is not a list item)."""
-    unit = units[index]
-    if not unit.item:
-        return [index]
-
-    def same(i: int) -> bool:
-        u = units[i]
-        return u.item and u.context == unit.context and u.lead == unit.lead
-
-    low = high = index
-    while low > 0 and same(low - 1):
-        low -= 1
-    while high + 1 < len(units) and same(high + 1):
-        high += 1
-    return list(range(low, high + 1))
+    return run_around(units, index, lambda u: (u.context, u.lead) if u.item else None)
