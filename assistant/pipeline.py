@@ -153,17 +153,17 @@ class Assistant:
         return self.retriever.term_stats()
 
     def retrieve(self, query: Query, document: str | None = None) -> Retrieval:
-        s = self.settings
-        if document:
-            chunks = self.retriever.search(
-                query.text, s.retrieval.top_k, service=query.service, document=document
-            )
-        else:
-            chunks = self.retriever.search(query.text, s.retrieval.top_k, service=query.service)
-        r = s.retrieval
-        stats = self.term_stats()
+        r = self.settings.retrieval
+        chunks = self.retriever.search(
+            query.text, r.top_k, service=query.service, document=document
+        )
         return gate(
-            query.text, chunks, stats, r.gate_min_dense, r.gate_min_coverage, query.synonyms
+            query.text,
+            chunks,
+            self.term_stats(),
+            r.gate_min_dense,
+            r.gate_min_coverage,
+            query.synonyms,
         )
 
     def choice_rule(self) -> ChoiceRule:
