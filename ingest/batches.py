@@ -29,6 +29,8 @@ from typing import Any
 from llama_index.core.schema import BaseNode, Document
 from llama_index.core.storage.docstore import SimpleDocumentStore
 
+from ingest.reading import signed
+
 PARTIAL = "guichet/partial"  # docstore collection: {doc id: {"hash", "done"}}
 
 
@@ -60,8 +62,10 @@ class ChunkWriter:
         max_bytes: int,
         max_documents: int,
         on_stored: Callable[[int], None] | None = None,
+        signature: str = "",
     ) -> None:
         self.chunker, self.embed, self.store, self.docstore = chunker, embed, store, docstore
+        self.signature = signature
         self.save = save
         self.max_chunks, self.max_bytes = max(1, max_chunks), max(1, max_bytes)
         self.max_documents = max(1, max_documents)
@@ -73,7 +77,8 @@ class ChunkWriter:
 
     def add(self, doc: Document, owner: Any = None) -> bool:
         """Queue the chunks of ``doc`` not stored yet; False when it is stored unchanged."""
-        digest = doc.hash
+        # Read differently (another loader or chunker version) is not the same document.
+        digest = signed(doc.hash, self.signature) if self.signature else doc.hash
         existing = self.docstore.get_document_hash(doc.id_)
         if existing == digest:
             return False
@@ -144,8 +149,9 @@ class ChunkWriter:
             if entry.node is not None and entry.owner is not None:
                 entry.owner.chunks += 1
             if entry.doc is not None:
-                self.docstore.set_document_hash(entry.doc_id, entry.doc_hash)
                 self.docstore.add_documents([entry.doc], store_text=False)
+                # After add_documents, which records the bare doc.hash: ours is signed.
+                self.docstore.set_document_hash(entry.doc_id, entry.doc_hash)
                 kv.delete(entry.doc_id, collection=PARTIAL)
             elif entry.file_key is not None:
                 self.docstore.set_document_hash(entry.file_key, entry.doc_hash)

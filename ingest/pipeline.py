@@ -5,7 +5,8 @@ Every file met is in the report: ingested (``ok``), ``unchanged``, ``failed`` wi
 pages that could not be indexed (OCR too uncertain) are listed on its outcome.
 
 What we add around llama-index, and why:
-- a file-level hash (``file::<doc_id>`` in the docstore) so an unchanged file is not even
+- a file-level hash (``file::<doc_id>`` in the docstore, signed with the reading version:
+  ``ingest/reading.py``) so an unchanged file is not even
   parsed again: a re-ingest of an unchanged corpus costs a hash per file;
 - batches bounded by chunks and bytes, saved as they complete (``ingest/batches.py``), fed
   by files read one document at a time (a scanned PDF one page at a time), so a killed
@@ -38,6 +39,7 @@ from ingest.batches import ChunkWriter
 from ingest.chunking import SectionChunker
 from ingest.discovery import Found, discover, unsupported_reason, walk
 from ingest.loaders import LoadError, LoadOptions, LoadStream, open_file, supported
+from ingest.reading import reading_signature, signed
 from ingest.records import (
     FILE_KEY,
     FileOutcome,
@@ -154,6 +156,7 @@ class Ingestor:
             self.embedder, embed_batch_size=settings.index.embed_batch_size
         )
         self.options = load_options(settings)
+        self.signature = reading_signature(settings)
         self._before: dict[str, list[str]] = {}
 
     def _writer(self, bar: Any = None) -> ChunkWriter:
@@ -171,6 +174,7 @@ class Ingestor:
             max_bytes=self.settings.ingest.ingest_batch_kb * 1024,
             max_documents=self.settings.ingest.ingest_batch_docs,
             on_stored=stored,
+            signature=self.signature,
         )
         return writer
 
@@ -294,7 +298,7 @@ class Ingestor:
     ) -> None:
         max_bytes = int(self.settings.ingest.max_file_mb * 1024 * 1024)
         try:
-            digest = file_hash(item.path)
+            digest = signed(file_hash(item.path), self.signature)
         except OSError as exc:
             report.files.append(FileOutcome(fid, "failed", f"lecture impossible : {exc}"))
             bar.update(pages)

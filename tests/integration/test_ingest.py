@@ -57,6 +57,24 @@ def test_unchanged_skipped_changed_replaced_pruned(tmp_path):
     assert docs == {"piscine-municipale.md", "mediatheque.md"}
 
 
+def test_new_reading_version_reads_unchanged_files_again(tmp_path, monkeypatch):
+    """A loader or chunker change must reach indexes built before it: same bytes, new reading
+    version → the files are read and their passages replaced, not reported "unchanged"."""
+    from ingest import reading
+
+    corpus = small_corpus(tmp_path, names=("piscine-municipale.md", "mediatheque.md"))
+    settings = make_settings(tmp_path / "data")
+    ingest([corpus], settings, progress=False)
+    ids_first = sorted(stored_point_ids(settings))
+    monkeypatch.setattr(reading, "READING_VERSION", reading.READING_VERSION + 1)
+    again = ingest([corpus], settings, progress=False)
+    assert again.count("ok") == 2 and again.count("unchanged") == 0
+    assert again.chunks_written == len(ids_first)
+    assert sorted(stored_point_ids(settings)) == ids_first  # replaced in place, not doubled
+    settled = ingest([corpus], settings, progress=False)
+    assert settled.count("unchanged") == 2 and settled.chunks_written == 0
+
+
 def test_bad_files_reported_rest_ingested(tmp_path):
     corpus = small_corpus(tmp_path, names=("mediatheque.md",))
     (corpus / "vide.txt").write_bytes(b"")
