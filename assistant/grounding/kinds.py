@@ -16,6 +16,7 @@ import re
 from enum import Enum
 
 from assistant.core.text import content_stems, fold
+from assistant.grounding.brackets import in_own_bracket, outside_bracket, row_bracket
 from assistant.grounding.facts import extract_facts
 from assistant.grounding.seasons import outside_season
 
@@ -35,6 +36,7 @@ class AnswerKind(str, Enum):
     since = "since"  # "à partir de quand": a starting point (a date, an age, a stage)
     fine = "fine"  # "combien je risque": the amount of a penalty, not a price
     aid = "aid"  # "une aide pour acheter…": a grant, an allowance, a refund
+    comparison = "comparison"  # "A, B : quelles différences ?": what sets them apart
 
 
 _TIME_UNITS = r"(jours?|semaines?|mois|ans?|annees?|heures?|minutes?)"
@@ -135,7 +137,44 @@ def answer_kinds(question: str) -> list[tuple[AnswerKind, str]]:
         kinds.pop(AnswerKind.when, None)
     if AnswerKind.fine in kinds:
         kinds.pop(AnswerKind.price, None)  # "combien je dois payer si…": the penalty
+    if items := compared_items(question):
+        kinds[AnswerKind.comparison] = "|".join(items)
     return list(kinds.items())
+
+
+_COMPARED = [
+    re.compile(r"^(?P<items>.+?)\s*:\s*(quelles?|les) (sont les )?differences?\b"),
+    re.compile(r"\bdifferences? (qu'il y a )?entre (?P<items>.+?)\s*\??$"),
+    re.compile(r"^(?P<items>.+?)\s*:\s*(que|lequel|laquelle) choisir\b"),
+]
+_DIFFERENCE = re.compile(
+    r"\b(differen\w*|distingu\w*|contrairement|alors que|tandis que|a l'inverse|"
+    r"plus (limitati\w*|contraignant\w*)|moins (limitati\w*|contraignant\w*))"
+)
+
+
+def compared_items(question: str) -> list[str]:
+    """The things a comparison question sets side by side ("tutelle", "curatelle",
+    "sauvegarde de justice"), or [] when it compares nothing."""
+    folded = fold(question).strip()
+    for pattern in _COMPARED:
+        if m := pattern.search(folded):
+            items = [i.strip() for i in re.split(r",| et | ou ", m.group("items")) if i.strip()]
+            return items if len(items) >= 2 else []
+    return []
+
+
+def _compares(items: list[str], text: str) -> bool:
+    """A text that speaks of what differs, or names every compared item by what sets it
+    apart from the others ("simple" and "plénière" for the two adoptions): one sentence on
+    one of them is no comparison."""
+    folded = fold(text)
+    if _DIFFERENCE.search(folded):
+        return True
+    stems = [set(content_stems(i)) for i in items]
+    common = set.intersection(*stems) if stems else set()
+    said = set(content_stems(folded))
+    return all((own - common) & said if own - common else own & said for own in stems)
 
 
 def answer_kind(question: str) -> AnswerKind | None:
@@ -161,6 +200,8 @@ def holds_kind(kind: AnswerKind, text: str, noun: str = "") -> bool:
         )
     if kind is AnswerKind.aid:
         return bool(_AID.search(folded))
+    if kind is AnswerKind.comparison:
+        return _compares(noun.split("|"), text)
     if kind is AnswerKind.since:
         # "à partir de quel âge": an age answers; "à partir de quand": an age does not.
         aged = noun == "age" and bool(re.search(r"\b\d+ (ans|mois)\b", folded))
@@ -239,7 +280,9 @@ def choosable(question: str, text: str, context: str = "") -> bool:
         asked.search(fold(question)) and not said.search(fold(where)) for asked, said in _ASPECTS
     ):
         return False  # the waiting time for "how long is my application valid?"
-    kinds = answer_kinds(question)
+    # A comparison is made of several units (one per compared thing): it is judged on what is
+    # shown together (``answers``), not unit by unit.
+    kinds = [(k, n) for k, n in answer_kinds(question) if k is not AnswerKind.comparison]
     return not kinds or any(holds_kind(kind, where, noun) for kind, noun in kinds)
 
 
@@ -295,7 +338,10 @@ def answers(question: str, shown: list[str]) -> bool:
     """Whether the shown texts, together, hold every kind of fact the question asks for and
     name the days it names."""
     for kind, noun in answer_kinds(question):
-        if not any(holds_kind(kind, t, noun) for t in shown):
+        if kind is AnswerKind.comparison:
+            if not holds_kind(kind, " ".join(shown), noun):
+                return False
+        elif not any(holds_kind(kind, t, noun) for t in shown):
             return False
     return all(any(names_period(p, t) for t in shown) for p in asked_periods(question))
 
@@ -329,59 +375,3 @@ def names_period(period: str, text: str) -> bool:
             if a <= _DAYS.index(period) <= b:
                 return True
     return False
-
-
-# --- brackets: "notre QF est de 600" against "de 1 201 à 1 600 € : 3,95 €" ----------------------
-
-_NUM = r"(\d{1,3}(?:[  ]\d{3})*|\d+)"
-_ROW_RANGE = re.compile(
-    rf"^\s*(?:de |entre )?{_NUM}\s*(?:€|euros)?\s*(?:à|a|-|et)\s*{_NUM}\s*(?:€|euros)"
-)
-_ROW_ABOVE = re.compile(rf"^\s*(?:plus de|au-dela de|a partir de|au-delà de|à partir de)\s*{_NUM}")
-_ROW_BELOW = re.compile(rf"^\s*(?:moins de|jusqu'a|jusqu'à)\s*{_NUM}")
-_QUESTION_NUMBER = re.compile(rf"(?<![\d,.]){_NUM}(?![\d,.])(\s*(?:€|euros))?")
-
-
-def _int(raw: str) -> int:
-    return int(re.sub(r"\D", "", raw))
-
-
-def question_figures(question: str) -> list[int]:
-    """The asker's own figures that a table bracket could be about (a quotient, an income):
-    at least 100, and not a year unless it is an amount."""
-    out = []
-    for m in _QUESTION_NUMBER.finditer(question):
-        n = _int(m.group(1))
-        if n >= 100 and (not 1990 <= n <= 2099 or m.group(2)):
-            out.append(n)
-    return out
-
-
-def row_bracket(text: str) -> tuple[float, float] | None:
-    """The bracket a table row opens with ("de 451 à 800 € — …"), if it does."""
-    head = text.strip()
-    if m := _ROW_RANGE.match(head):
-        return _int(m.group(1)), _int(m.group(2))
-    if m := _ROW_ABOVE.match(head):
-        return _int(m.group(1)), float("inf")
-    if m := _ROW_BELOW.match(head):
-        return 0, _int(m.group(1))
-    return None
-
-
-def in_own_bracket(question: str, text: str) -> bool:
-    """A table row for a bracket that holds one of the question's own figures."""
-    bracket = row_bracket(text)
-    if bracket is None:
-        return False
-    return any(bracket[0] <= n <= bracket[1] for n in question_figures(question))
-
-
-def outside_bracket(question: str, text: str) -> bool:
-    """A row for another bracket than every figure the question gives."""
-    bracket = row_bracket(text)
-    figures = question_figures(question)
-    if bracket is None or not figures:
-        return False
-    low, high = bracket
-    return not any(low <= n <= high for n in figures)

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 
 from assistant.core.answer import Check, Sentence, Source, SourceUnit
 from assistant.core.text import content_stems
+from assistant.grounding.brackets import outside_bracket
 from assistant.grounding.instructions import instruction_match
-from assistant.grounding.kinds import answers, asks_for_list, outside_bracket
+from assistant.grounding.kinds import answers, asks_for_list
 from assistant.grounding.subject import SubjectJudge, added_coverage
 from assistant.grounding.units import Unit, is_statement, run_around
 from assistant.retrieval.relevance import TermStats

@@ -13,14 +13,16 @@ from assistant.generation.quote import (
     render_numbered,
     select_units,
 )
+from assistant.grounding.brackets import outside_bracket
 from assistant.grounding.kinds import (
     AnswerKind,
     answer_kind,
     answer_kinds,
     answers,
+    choosable,
+    compared_items,
     holds_kind,
     names_period,
-    outside_bracket,
 )
 from assistant.grounding.quotes import decide_quotes, render_quotes
 from assistant.grounding.subject import SubjectJudge, named_subject
@@ -167,6 +169,34 @@ def test_a_true_sentence_that_does_not_answer_is_not_an_answer():
     assert {k for k, _ in answer_kinds(both)} == {AnswerKind.duration, AnswerKind.price}
     assert not answers(both, ["La célébration est gratuite."])
     assert answers(both, ["au moins 2 mois avant la date", "Salle du Moulin : 160 €"])
+
+
+def test_a_comparison_is_answered_only_by_what_sets_the_things_apart():
+    """spf-25, judged misleading: two true sentences on adoption that never say which one is
+    the simple and which the full adoption."""
+    adoption = "Adoption simple et adoption plénière : quelles différences ?"
+    assert compared_items(adoption) == ["adoption simple", "adoption pleniere"]
+    assert compared_items("Quelle différence entre un PACS et un mariage ?") == [
+        "un pacs",
+        "un mariage",
+    ]
+    assert compared_items("Quels sont les horaires de la piscine ?") == []
+    assert not answers(
+        adoption, ["L'adoption crée un lien de filiation.", "Le jugement est irrévocable."]
+    )
+    assert answers(
+        adoption,
+        [
+            "L'adoption simple maintient les liens avec la famille d'origine.",
+            "L'adoption plénière les rompt.",
+        ],
+    )
+    # spf-2's gold sentence speaks of the difference itself; one measure alone does not.
+    measures = "Tutelle, curatelle, sauvegarde de justice : quelles différences ?"
+    assert answers(measures, ["La différence se situe dans le degré de contrainte appliqué."])
+    assert not answers(measures, ["La curatelle concerne une personne qui doit être assistée."])
+    # Each unit may be chosen alone: the comparison is judged on what is shown together.
+    assert choosable(adoption, "L'adoption plénière rompt les liens avec la famille d'origine.")
 
 
 def test_a_row_for_another_bracket_than_the_askers_figure_is_refused():
